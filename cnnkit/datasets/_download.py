@@ -1,0 +1,213 @@
+"""Find a dataset file in CNNKIT_DATA or the cache, or download it, and verify its SHA-256."""
+
+import gzip
+import hashlib
+import http.client
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+
+DATA_ENV = "CNNKIT_DATA"
+CACHE_ENV = "CNNKIT_CACHE"
+URL_ENV = "CNNKIT_DATASETS_URL"
+_CHUNK = 1 << 20
+
+
+class DatasetError(Exception):
+    """A dataset file is missing, cannot be downloaded, or is corrupt.
+
+    The message names the file, what was expected and what was found, and how
+    to fix it. The underlying error (network, gzip, ...) is chained as
+    `__cause__`.
+    """
+
+
+def cache_dir() -> Path:
+    """Return the dataset cache folder: `$CNNKIT_CACHE/datasets`, else `~/.cache/cnnkit/datasets`.
+
+    Example:
+    >>> cache_dir().name
+    'datasets'
+    """
+    root = os.environ.get(CACHE_ENV)
+    root = Path(root).expanduser() if root else Path.home() / ".cache" / "cnnkit"
+    return root / "datasets"
+
+
+def mirror_urls(folder: str, defaults, base_url: str | None = None) -> list[str]:
+    """Return the base URLs to try, in order, for the files of one dataset.
+
+    Args:
+        folder: dataset folder name, e.g. `"mnist"`.
+        defaults: the dataset's public mirrors, each a URL of a folder holding its files.
+        base_url: URL of a folder holding the files; overrides everything else.
+
+    `$CNNKIT_DATASETS_URL`, when set and `base_url` is not, is a root URL with one
+    subfolder per dataset (the layout of `$CNNKIT_DATA`): `<root>/mnist/`.
+
+    Example:
+    >>> mirror_urls("mnist", [], "http://127.0.0.1:8000/mnist")
+    ['http://127.0.0.1:8000/mnist/']
+    """
+    if base_url:
+        return [_with_slash(base_url)]
+    root = os.environ.get(URL_ENV)
+    if root:
+        return [_with_slash(root) + folder + "/"]
+    return [_with_slash(url) for url in defaults]
+
+
+def fetch(folder: str, name: str, sha256: str, urls, timeout: float = 30.0) -> bytes:
+    """Return the decompressed, verified bytes of the gzip file `folder/name`.
+
+    Looks in `$CNNKIT_DATA/folder/`, then in the cache, then downloads from
+    each of `urls` in turn into the cache.
+
+    Raises:
+        DatasetError: the file is corrupt, or it is nowhere and cannot be downloaded.
+
+    Example:
+    >>> name = "t10k-labels-idx1-ubyte.gz"
+    >>> len(fetch("mnist", name, mnist._SHA256[name], mnist._MIRRORS))  # doctest: +SKIP
+    10008
+    """
+    local = _data_path(folder, name)
+    if local is not None and local.is_file():
+        fix = (f"replace it with a good copy, or unset {DATA_ENV} to use the cache "
+               "and download instead")
+        return _read_verified(local, sha256, fix)
+    cached = cache_dir() / folder / name
+    if cached.is_file():
+        fix = f"delete the corrupt cached file {cached}; it will be downloaded again"
+        return _read_verified(cached, sha256, fix)
+    return _download_any(folder, name, sha256, urls, timeout, cached, local)
+
+
+def verify(raw: bytes, sha256: str, source: str, fix: str) -> bytes:
+    """Decompress gzip bytes and check the SHA-256 of the result; return it.
+
+    Example:
+    >>> verify(gzip.compress(b""), hashlib.sha256(b"").hexdigest(), "x", "")
+    b''
+    """
+    try:
+        data = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as error:
+        raise DatasetError(
+            f"{source} is not a valid gzip file, it is truncated or corrupt "
+            f"({type(error).__name__}: {error}). Fix: {fix}.") from error
+    found = hashlib.sha256(data).hexdigest()
+    if found != sha256:
+        raise DatasetError(
+            f"{source} has the wrong content: the SHA-256 of its decompressed bytes "
+            f"is {found}, expected {sha256}. Fix: {fix}.")
+    return data
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def _data_path(folder: str, name: str) -> Path | None:
+    root = os.environ.get(DATA_ENV)
+    return Path(root).expanduser() / folder / name if root else None
+
+
+def _read_verified(path: Path, sha256: str, fix: str) -> bytes:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DatasetError(f"Cannot read {path}: {error}. Fix: {fix}.") from error
+    return verify(raw, sha256, str(path), fix)
+
+
+def _download_any(folder, name, sha256, urls, timeout, dest, local) -> bytes:
+    errors = []
+    for base in urls:
+        try:
+            return _download(base + name, dest, sha256, timeout)
+        except DatasetError as error:
+            errors.append((base + name, error))
+    where = f"{local}" if local else f"{DATA_ENV} (not set)"
+    tried = "".join(f"\n  {url}: {error}" for url, error in errors) or " no mirror given"
+    raise DatasetError(
+        f"Could not get {folder}/{name}: it is not in {where} nor in the cache "
+        f"({dest}), and downloading failed:{tried}\n"
+        f"Fix: set {DATA_ENV} to a folder holding {folder}/{name}, or set "
+        f"{URL_ENV} (or pass base_url=) to a reachable mirror, or check your "
+        "network connection.") from (errors[-1][1] if errors else None)
+
+
+def _download(url: str, dest: Path, sha256: str, timeout: float) -> bytes:
+    """Download `url` to `dest` atomically; no partial file survives any error."""
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    except OSError as error:
+        raise DatasetError(f"cannot write to the cache folder {dest.parent} ({error}); "
+                           f"set {CACHE_ENV} to a writable folder") from error
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _copy_url(url, out, timeout)
+        fix = f"the mirror serves a different file; use another mirror via {URL_ENV} or base_url="
+        data = verify(Path(tmp).read_bytes(), sha256, url, fix)
+        os.replace(tmp, dest)
+        return data
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _copy_url(url: str, out, timeout: float) -> None:
+    """Stream `url` into the open file `out`, reporting progress on stderr."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            progress = _Progress(url, total)
+            done = 0
+            while chunk := response.read(_CHUNK):
+                out.write(chunk)
+                done += len(chunk)
+                progress.update(done)
+            progress.finish(done)
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        if isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError):
+            error_text = f"URLError: {error.reason}"
+        else:
+            error_text = f"{type(error).__name__}: {error}"
+        raise DatasetError(f"download failed ({error_text})") from error
+    if total is not None and done != total:
+        raise DatasetError(f"download truncated: received {done} of {total} bytes")
+
+
+class _Progress:
+    """Bytes done / total on stderr: a live bar on a terminal, else a start and an end line."""
+
+    def __init__(self, url: str, total: int | None):
+        self.name = url.rsplit("/", 1)[-1]
+        self.total = total
+        self.live = sys.stderr.isatty()
+        if not self.live:
+            print(f"Downloading {url} ({_mb(total)})", file=sys.stderr, flush=True)
+
+    def update(self, done: int) -> None:
+        if self.live:
+            fraction = done / self.total if self.total else 0.0
+            bar = "=" * int(30 * fraction)
+            sys.stderr.write(f"\r{self.name} [{bar:<30}] {_mb(done)} / {_mb(self.total)}")
+            sys.stderr.flush()
+
+    def finish(self, done: int) -> None:
+        end = "\n" if self.live else f"Downloaded {self.name} ({_mb(done)})\n"
+        sys.stderr.write(end)
+        sys.stderr.flush()
+
+
+def _mb(size: int | None) -> str:
+    if size is None:
+        return "size unknown"
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size} bytes"
