@@ -1,0 +1,146 @@
+"""The loops behind `Model.fit`, `evaluate` and `predict`."""
+
+import torch
+
+from cnnkit.callbacks import CallbackList, History, ProgbarLogger
+from cnnkit.engine.data import (
+    batch_slices, check_inputs, check_same_length, iterate_batches, split_validation, to_device_tensor,
+)
+from cnnkit.engine.device import get_device
+from cnnkit.engine.step import LossHead, MetricLogs, test_step, train_step
+
+
+def resolve_verbose(verbose):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"`verbose` must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
+    return verbose
+
+
+def resolve_batch_size(batch_size):
+    if batch_size is None:
+        return 32
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive int. Received: batch_size={batch_size!r}")
+    return batch_size
+
+
+def prepare_inputs(model, x):
+    """x as a float32 device tensor, with the model built for it and on the device."""
+    device = get_device()
+    x = to_device_tensor(x, device, "x")
+    if not x.is_floating_point():
+        x = x.float()
+    if not model.built:
+        model.build((None, *x.shape[1:]))
+    check_inputs(x, model.input_shape, model.name)
+    model.to(device)
+    return x
+
+
+def prepare_data(model, x, y):
+    x = prepare_inputs(model, x)
+    y = model.loss.prepare_targets(y, model.output_shape).to(x.device)
+    check_same_length(x, y)
+    return x, y
+
+
+def make_callbacks(model, callbacks, verbose, params):
+    extra = [ProgbarLogger(verbose)] if verbose else []
+    return CallbackList([*(callbacks or []), *extra], model, params)
+
+
+def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+        validation_data=None, shuffle=True, initial_epoch=0):
+    model.require_compiled("fit")
+    verbose, batch_size = resolve_verbose(verbose), resolve_batch_size(batch_size)
+    if validation_split and validation_data is None:
+        check_same_length(x, y)
+        (x, y), validation_data = split_validation(x, y, validation_split)
+    x, y = prepare_data(model, x, y)
+    validation = prepare_data(model, *validation_data) if validation_data is not None else None
+    model.build_optimizer()
+
+    history = model.history = History()
+    steps = len(batch_slices(len(x), batch_size))
+    callback_list = make_callbacks(model, [history, *(callbacks or [])], verbose,
+                                   {"epochs": epochs, "steps": steps, "verbose": verbose})
+    head = LossHead(model, model.loss)
+    trackers = model.metric_trackers()
+    model.stop_training = False
+    callback_list.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        logs = run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_list)
+        if validation is not None:
+            logs.update(run_test(head, trackers, *validation, batch_size, prefix="val_"))
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end()
+    return history
+
+
+def run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_list):
+    """One pass over (x, y); returns the epoch's logs as floats."""
+    model.train()
+    for tracker in trackers:
+        tracker.reset_state()
+    loss_tracker, *metrics = trackers
+    logs = MetricLogs(trackers)
+    callback_list.on_epoch_begin(epoch)
+    order = torch.randperm(len(x), device=x.device) if shuffle else None
+    for step, (x_batch, y_batch) in enumerate(iterate_batches((x, y), batch_size, order)):
+        callback_list.on_train_batch_begin(step)
+        train_step(head, model.optimizer, loss_tracker, metrics, x_batch, y_batch)
+        callback_list.on_train_batch_end(step, logs)
+        if model.stop_training:
+            break
+    return dict(logs)
+
+
+def run_test(head, trackers, x, y, batch_size, prefix="", callback_list=None):
+    """Loss and metrics over (x, y) in inference mode; returns logs as floats."""
+    head.model.eval()
+    for tracker in trackers:
+        tracker.reset_state()
+    loss_tracker, *metrics = trackers
+    logs = MetricLogs(trackers, prefix)
+    with torch.inference_mode():
+        for step, (x_batch, y_batch) in enumerate(iterate_batches((x, y), batch_size)):
+            test_step(head, loss_tracker, metrics, x_batch, y_batch)
+            if callback_list is not None:
+                callback_list.on_test_batch_end(step, logs)
+    return dict(logs)
+
+
+def evaluate(model, x, y, batch_size=None, verbose="auto", callbacks=None, return_dict=False):
+    model.require_compiled("evaluate")
+    verbose, batch_size = resolve_verbose(verbose), resolve_batch_size(batch_size)
+    x, y = prepare_data(model, x, y)
+    steps = len(batch_slices(len(x), batch_size))
+    callback_list = make_callbacks(model, callbacks, verbose, {"steps": steps, "verbose": verbose})
+    callback_list.on_test_begin()
+    trackers = model.metric_trackers()
+    logs = run_test(LossHead(model, model.loss), trackers, x, y, batch_size, callback_list=callback_list)
+    callback_list.on_test_end(logs)
+    if return_dict:
+        return logs
+    values = [logs[tracker.name] for tracker in trackers]
+    return values[0] if len(values) == 1 else values
+
+
+def predict(model, x, batch_size=None, verbose="auto", callbacks=None):
+    verbose, batch_size = resolve_verbose(verbose), resolve_batch_size(batch_size)
+    x = prepare_inputs(model, x)
+    steps = len(batch_slices(len(x), batch_size))
+    callback_list = make_callbacks(model, callbacks, verbose, {"steps": steps, "verbose": verbose})
+    callback_list.on_predict_begin()
+    model.eval()
+    outputs = []
+    with torch.inference_mode():
+        for step, (x_batch,) in enumerate(iterate_batches((x,), batch_size)):
+            outputs.append(model(x_batch))
+            callback_list.on_predict_batch_end(step)
+    callback_list.on_predict_end()
+    return torch.cat(outputs).cpu().numpy() if outputs else torch.empty(0).numpy()
