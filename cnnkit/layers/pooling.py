@@ -78,7 +78,8 @@ class AveragePooling2D(_Pooling2D):
     def pool(self, x, padding):
         if padding is None:
             return F.avg_pool2d(x, self.pool_size, self.strides)
-        sums = F.avg_pool2d(F.pad(x, padding), self.pool_size, self.strides)
+        # Window sums over window counts (divisor_override=1): exact, as Keras, for integer-valued inputs.
+        sums = F.avg_pool2d(F.pad(x, padding), self.pool_size, self.strides, divisor_override=1)
         ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
-        real_cells = F.avg_pool2d(F.pad(ones, padding), self.pool_size, self.strides)
+        real_cells = F.avg_pool2d(F.pad(ones, padding), self.pool_size, self.strides, divisor_override=1)
         return sums / real_cells

@@ -49,6 +49,9 @@ def summary_lines(model):
 
 
 def print_summary(model, print_fn=None):
-    """Prints the summary; `print_fn` receives the whole text at once, as in Keras."""
-    text = "\n".join(summary_lines(model))
-    (print_fn or print)(text)
+    """Prints the summary; `print_fn` receives the whole text at once, ending in a newline as in Keras."""
+    text = "\n".join(summary_lines(model)) + "\n"
+    if print_fn is None:
+        print(text, end="")
+    else:
+        print_fn(text)
