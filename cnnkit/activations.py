@@ -23,8 +23,8 @@ def selu(x):
 
 
 def gelu(x):
-    # Keras's gelu defaults to the tanh approximation.
-    return F.gelu(x, approximate="tanh")
+    # Keras 3's gelu is exact by default (approximate=False): x * Phi(x) with erf.
+    return F.gelu(x)
 
 
 _ACTIVATIONS = {

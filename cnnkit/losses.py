@@ -60,7 +60,7 @@ class Loss:
 class CategoricalCrossentropy(Loss):
     """Crossentropy between one-hot (or soft) targets and class probabilities."""
 
-    fusable_activation = activations.softmax
+    fusable_activation = staticmethod(activations.softmax)  # a plain function would bind as a method
 
     def __init__(self, from_logits=False, label_smoothing=0.0, name="categorical_crossentropy"):
         super().__init__(name, from_logits)
@@ -98,12 +98,13 @@ class CategoricalCrossentropy(Loss):
 class SparseCategoricalCrossentropy(Loss):
     """Crossentropy between integer class labels and class probabilities."""
 
-    fusable_activation = activations.softmax
+    fusable_activation = staticmethod(activations.softmax)  # a plain function would bind as a method
 
     def __init__(self, from_logits=False, name="sparse_categorical_crossentropy"):
         super().__init__(name, from_logits)
 
     def call(self, y_true, y_pred):
+        y_true = y_true.reshape(y_pred.shape[:-1]).long()  # (n,) or (n, 1), ints or integral floats, as Keras
         if self.from_logits:
             return self.call_on_logits(y_true, y_pred)
         picked = y_pred.gather(-1, y_true.unsqueeze(-1)).squeeze(-1)
