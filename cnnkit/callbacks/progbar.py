@@ -18,12 +18,12 @@ def format_step_time(seconds, unit="step"):
 
 
 def format_duration(seconds):
-    """'12s', '5:23' or '1:02:03'."""
+    """An ETA as Keras prints it, in whole seconds cut down: '12s', '5:23' or '1:02:03'."""
     if seconds > 3600:
         return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
     if seconds > 60:
         return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
-    return f"{seconds:.0f}s"
+    return f"{int(seconds)}s"
 
 
 def format_values(values):
@@ -79,7 +79,8 @@ class Progbar:
                        f"{format_step_time(per_step, self.unit_name)}{format_values(values)}\n")
             return
         elapsed = now - self.start
-        timing = format_duration(elapsed if finalize else per_step * (self.target - current))
+        # Keras: the final line shows the elapsed seconds ('75s'), a running line the ETA ('1:15').
+        timing = f"{elapsed:.0f}s" if finalize else format_duration(per_step * (self.target - current))
         self.draw(current, f" {self.bold(timing)} {format_step_time(per_step, self.unit_name)}"
                            f"{format_values(values)}", finalize)
 

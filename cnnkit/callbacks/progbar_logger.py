@@ -22,7 +22,7 @@ class ProgbarLogger(Callback):
         self.progbar = Progbar(self.params["steps"], verbose=self.verbose, stream=self.stream)
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self.verbose:
+        if self.verbose and self.params["epochs"] > 1:  # Keras prints no "Epoch 1/1"
             self.stream.write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
         self.start()
 

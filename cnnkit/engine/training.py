@@ -108,6 +108,8 @@ def run_test(head, trackers, x, y, batch_size, prefix="", callback_list=None):
     logs = MetricLogs(trackers, prefix)
     with torch.inference_mode():
         for step, (x_batch, y_batch) in enumerate(iterate_batches((x, y), batch_size)):
+            if callback_list is not None:
+                callback_list.on_test_batch_begin(step)
             test_step(head, loss_tracker, metrics, x_batch, y_batch)
             if callback_list is not None:
                 callback_list.on_test_batch_end(step, logs)
@@ -140,6 +142,7 @@ def predict(model, x, batch_size=None, verbose="auto", callbacks=None):
     outputs = []
     with torch.inference_mode():
         for step, (x_batch,) in enumerate(iterate_batches((x,), batch_size)):
+            callback_list.on_predict_batch_begin(step)
             outputs.append(model(x_batch))
             callback_list.on_predict_batch_end(step)
     callback_list.on_predict_end()
