@@ -252,3 +252,21 @@ def test_set_weights_checks_count_and_shapes():
         model.set_weights([np.zeros((3, 2))])
     with pytest.raises(ValueError, match=r"'kernel' of layer 'd' has shape \(3, 2\).*\(2, 3\)"):
         model.set_weights([np.zeros((2, 3)), np.zeros(2)])
+
+
+def test_without_input_shape_the_model_builds_on_first_fit():
+    model = models.Sequential([layers.Flatten(), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(np.zeros((4, 3, 3, 1), "float32"), np.array([0, 1, 0, 1]), verbose=0)
+    assert model.input_shape == (None, 3, 3, 1) and model.output_shape == (None, 2)
+    assert model.count_params() == 9 * 2 + 2
+
+
+def test_summary_after_building_on_first_predict(fresh_names):
+    model = models.Sequential([layers.Conv2D(2, 3), layers.Flatten()])
+    model.predict(np.zeros((1, 5, 5, 1), "float32"), verbose=0)
+    rows = [line for line in summary_text(model).splitlines() if line.startswith("│")]
+    assert rows == [
+        "│ conv2d (Conv2D)                 │ (None, 3, 3, 2)        │            20 │",
+        "│ flatten (Flatten)               │ (None, 18)             │             0 │",
+    ]
