@@ -1,0 +1,49 @@
+"""Figures drawn off-screen with matplotlib's Agg renderer, imported only when needed.
+
+Figures are `matplotlib.figure.Figure` objects outside pyplot: no window, no global
+figure registry to leak into, and the caller's pyplot backend is left alone.
+"""
+
+import os
+import tempfile
+
+
+def new_figure(width_px, height_px, dpi=100):
+    """A figure of exactly `width_px` x `height_px` pixels when saved.
+
+    Raises:
+        ImportError: matplotlib is not installed (it is in the `tools` extra).
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError("cnnkit.viz needs matplotlib: pip install 'cnnkit[tools]'") from error
+    figure = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save_figure(figure, path):
+    """Writes `figure` as a PNG at `path` atomically and releases its memory. Returns `path`."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            figure.savefig(stream, format="png", dpi=figure.dpi)
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    finally:
+        figure.clear()
+    return path
+
+
+def _umask():
+    """The process's umask (read by setting it, then restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
