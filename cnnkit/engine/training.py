@@ -1,5 +1,8 @@
 """The loops behind `Model.fit`, `evaluate` and `predict`."""
 
+import math
+import warnings
+
 import torch
 
 from cnnkit.callbacks import CallbackList, History, ProgbarLogger
@@ -64,14 +67,16 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
 
     history = model.history = History()
     steps = len(batch_slices(len(x), batch_size))
-    callback_list = make_callbacks(model, [history, *(callbacks or [])], verbose,
+    callback_list = make_callbacks(model, [*(callbacks or []), history], verbose,
                                    {"epochs": epochs, "steps": steps, "verbose": verbose})
     head = LossHead(model, model.loss)
     trackers = model.metric_trackers()
     model.stop_training = False
     callback_list.on_train_begin()
+    initial_epoch = take_resume_epoch(model, initial_epoch)
     for epoch in range(initial_epoch, epochs):
         logs = run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_list)
+        warn_if_loss_not_finite(logs, epoch)
         if validation is not None:
             logs.update(run_test(head, trackers, *validation, batch_size, prefix="val_"))
         callback_list.on_epoch_end(epoch, logs)
@@ -79,6 +84,25 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
             break
     callback_list.on_train_end()
     return history
+
+
+def take_resume_epoch(model, initial_epoch):
+    """The first epoch to run: a callback resuming training (BackupAndRestore) sets
+    `model._initial_epoch` in `on_train_begin`; fit takes it once, then clears it."""
+    resume = getattr(model, "_initial_epoch", None)
+    model._initial_epoch = None
+    return initial_epoch if resume is None else resume
+
+
+def warn_if_loss_not_finite(logs, epoch):
+    """Warns, naming the epoch, when its mean loss is NaN or infinite (logs are host floats here: no extra sync)."""
+    loss = logs.get("loss")
+    if loss is not None and not math.isfinite(loss):
+        warnings.warn(
+            f"Epoch {epoch + 1}: the training loss is {loss}; training has diverged. Try a lower learning rate, "
+            "and add cnnkit.callbacks.TerminateOnNaN() to stop at the first invalid batch.",
+            RuntimeWarning, stacklevel=4,  # the caller of model.fit
+        )
 
 
 def run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_list):

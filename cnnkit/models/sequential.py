@@ -2,7 +2,7 @@
 
 import torch
 
-from cnnkit import losses, metrics as metrics_module, optimizers
+from cnnkit import losses, metrics as metrics_module, optimizers, saving
 from cnnkit.engine import training
 from cnnkit.layers.base import Layer
 from cnnkit.layers.input_layer import InputLayer
@@ -126,6 +126,18 @@ class Sequential(torch.nn.Module):
             count = len(list(layer.parameters()))
             layer.set_weights(weights[:count])
             weights = weights[count:]
+
+    def save(self, filepath, include_optimizer=True):
+        """Writes the model (architecture, weights, compile settings, optimizer state) to a `.cnnkit` zip."""
+        saving.save_model(self, filepath, include_optimizer)
+
+    def save_weights(self, filepath):
+        """Writes the weights to a `.safetensors` file (`<layer>/<weight>`, Keras's layouts)."""
+        saving.save_weights(self, filepath)
+
+    def load_weights(self, filepath):
+        """Sets the weights from a `save_weights` file, checking every key and shape."""
+        saving.load_weights(self, filepath)
 
     def summary(self, print_fn=None):
         """Prints Keras's table of layers, output shapes and parameter counts."""

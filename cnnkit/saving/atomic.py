@@ -1,0 +1,49 @@
+"""Atomic file writes: readers see the old file or the new one, never half of either."""
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_write(path):
+    """Opens a temporary file next to `path` for binary writing; on success it replaces `path`.
+
+    The data is flushed and fsynced before `os.replace`, so a crash at any point leaves
+    the previous file intact. On any error (or Ctrl-C) the temporary file is removed.
+
+    Example:
+        >>> import tempfile, os
+        >>> target = os.path.join(tempfile.mkdtemp(), "notes.txt")
+        >>> with atomic_write(target) as f:
+        ...     _ = f.write(b"hello")
+        >>> open(target, "rb").read()
+        b'hello'
+    """
+    path = Path(path)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory):
+    """Makes the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

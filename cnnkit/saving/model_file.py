@@ -1,0 +1,188 @@
+"""The `.cnnkit` model file: one zip of JSON and safetensors, never pickle.
+
+Entries:
+    config.json           format and cnnkit versions, the architecture (every layer's class
+                          and config, the model name and input shape) and the compile settings.
+    model.safetensors     the weights, `<layer name>/<weight name>` in Keras's layouts.
+    optimizer.safetensors (optional) `optimizer.variables_state()`: iterations, learning rate
+                          and slots, so that training continues exactly where it stopped.
+
+Loading only parses JSON and safetensors and builds layers named in `cnnkit.layers` (or the
+caller's `custom_objects`); every problem is a `ModelFileError` naming the file and entry.
+
+Example:
+    >>> model.save("digits.cnnkit")  # doctest: +SKIP
+    >>> restored = load_model("digits.cnnkit")  # doctest: +SKIP
+"""
+
+import io
+import json
+import zipfile
+import zlib
+
+import cnnkit
+from cnnkit.engine.device import get_device
+from cnnkit.saving.atomic import atomic_write
+from cnnkit.saving.errors import ModelFileError
+from cnnkit.saving.model_config import compile_config, compile_from_config, model_config, model_from_config
+from cnnkit.saving.weights import (
+    align_layer_names, assign_weight_tensors, metadata_from_bytes, tensors_from_bytes, tensors_to_bytes,
+    weight_metadata, weight_tensors,
+)
+
+FORMAT = "cnnkit.model"
+FORMAT_VERSION = 1
+CONFIG, WEIGHTS, OPTIMIZER = "config.json", "model.safetensors", "optimizer.safetensors"
+MAX_CONFIG_BYTES = 64 * 2**20
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # same model, same bytes
+
+
+def save_model(model, filepath, include_optimizer=True, extra_entries=None):
+    """Writes `model` to `filepath` atomically: a crash mid-save leaves the old file intact.
+
+    Args:
+        model: a Sequential model (built or not, compiled or not).
+        filepath: path of the `.cnnkit` file.
+        include_optimizer: bool, also store the optimizer's state (when it has been built).
+        extra_entries: optional `{entry name: bytes}` stored alongside (used by BackupAndRestore).
+    """
+    optimizer_state = include_optimizer and model.loss is not None and model._optimizer_built
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "cnnkit_version": cnnkit.__version__,
+        "model": model_config(model),
+        "compile": compile_config(model),
+        "optimizer_state": bool(optimizer_state),
+    }
+    entries = {CONFIG: json.dumps(config, indent=2).encode()}
+    entries[WEIGHTS] = tensors_to_bytes(weight_tensors(model), weight_metadata(model)) if model.built \
+        else tensors_to_bytes({})
+    if optimizer_state:
+        entries[OPTIMIZER] = tensors_to_bytes(model.optimizer.variables_state())
+    entries.update(extra_entries or {})
+    with atomic_write(filepath) as file, zipfile.ZipFile(file, "w") as archive:
+        for name, data in entries.items():
+            compression = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+            info.compress_type = compression
+            archive.writestr(info, data)
+
+
+def load_model(filepath, custom_objects=None, compile=True):
+    """Rebuilds a model saved by `model.save`: architecture, weights, compile settings, optimizer state.
+
+    Args:
+        filepath: path of a `.cnnkit` file.
+        custom_objects: optional `{class name: class}` for custom layers, optimizers and losses,
+            and `{function name: function}` for custom metrics.
+        compile: bool, compile the model as it was saved (and restore the optimizer's state).
+
+    Returns:
+        The model, with predictions identical to the saved model's.
+
+    Raises:
+        ModelFileError: the file is truncated, tampered with, of a newer format, or does not
+            match itself (unknown layer, missing, extra or misshapen weights).
+    """
+    entries = read_entries(filepath)
+    config = read_config(entries, filepath)
+    model = model_from_config(config["model"], custom_objects, where=f"{filepath}: {CONFIG}")
+    assign_weight_tensors(model, tensors_from_bytes(entries[WEIGHTS], f"{filepath}: {WEIGHTS}"),
+                          f"{filepath}: {WEIGHTS}")
+    if compile:
+        compile_from_config(model, config.get("compile"), custom_objects, where=f"{filepath}: {CONFIG}")
+        if OPTIMIZER in entries and model.loss is not None:
+            restore_optimizer_state(model, entries[OPTIMIZER], f"{filepath}: {OPTIMIZER}")
+    return model
+
+
+def restore_model_state(model, filepath):
+    """Loads the weights and optimizer state of `filepath` into the (same-architecture) `model`.
+
+    Returns the file's entries, so that callers can read their own extra entries.
+    """
+    entries = read_entries(filepath)
+    read_config(entries, filepath)
+    where = f"{filepath}: {WEIGHTS}"
+    tensors = tensors_from_bytes(entries[WEIGHTS], where)
+    tensors = align_layer_names(model, tensors, metadata_from_bytes(entries[WEIGHTS]))
+    assign_weight_tensors(model, tensors, where, built_from=f"of model '{model.name}'")
+    if OPTIMIZER in entries and model.loss is not None:
+        restore_optimizer_state(model, entries[OPTIMIZER], f"{filepath}: {OPTIMIZER}")
+    return entries
+
+
+def restore_optimizer_state(model, data, where):
+    """Builds the optimizer on the model's device and loads its saved variables."""
+    model.to(get_device())
+    model.build_optimizer()
+    try:
+        model.optimizer.load_variables_state(tensors_from_bytes(data, where))
+    except ValueError as error:
+        if isinstance(error, ModelFileError):
+            raise
+        raise ModelFileError(f"{where}: the optimizer state does not match the model: {error}") from error
+
+
+def read_entries(filepath):
+    """`{entry name: bytes}` of a model file; a ModelFileError if it is not a sound zip with the required entries."""
+    with open(filepath, "rb") as file:
+        data = file.read()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+        missing = [name for name in (CONFIG, WEIGHTS) if name not in names]
+        if missing:
+            raise ModelFileError(
+                f"{filepath}: missing entries {missing} (found {sorted(names)}); "
+                "not a complete cnnkit model file."
+            )
+        if archive.getinfo(CONFIG).file_size > MAX_CONFIG_BYTES:
+            raise ModelFileError(f"{filepath}: entry '{CONFIG}' is larger than {MAX_CONFIG_BYTES} bytes.")
+        return {name: _read_entry(archive, name, filepath) for name in names}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as error:
+        raise ModelFileError(
+            f"{filepath}: not a readable cnnkit model file (a zip archive): {error}. "
+            "It may be truncated or not written by model.save()."
+        ) from error
+
+
+def _read_entry(archive, name, filepath):
+    try:
+        return archive.read(name)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise ModelFileError(f"{filepath}: entry '{name}' is corrupted: {error}") from error
+
+
+def read_config(entries, filepath):
+    """The parsed `config.json`, after checking the format and version it declares."""
+    try:
+        config = json.loads(entries[CONFIG])
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelFileError(f"{filepath}: entry '{CONFIG}' is not valid JSON: {error}") from error
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ModelFileError(f"{filepath}: entry '{CONFIG}' does not declare format '{FORMAT}'.")
+    version = config.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= FORMAT_VERSION:
+        raise ModelFileError(
+            f"{filepath}: format version {version!r} is not supported; this cnnkit "
+            f"({cnnkit.__version__}) reads format versions 1 to {FORMAT_VERSION}."
+        )
+    written_by = config.get("cnnkit_version")
+    if _version_tuple(written_by, filepath) > _version_tuple(cnnkit.__version__, filepath):
+        raise ModelFileError(
+            f"{filepath}: written by cnnkit {written_by}, newer than this cnnkit {cnnkit.__version__}; "
+            "upgrade cnnkit to load it."
+        )
+    for key in ("model", "compile"):
+        if key not in config:
+            raise ModelFileError(f"{filepath}: entry '{CONFIG}' has no '{key}' key.")
+    return config
+
+
+def _version_tuple(version, filepath):
+    try:
+        return tuple(int(part) for part in str(version).split("+")[0].split(".")[:3])
+    except ValueError:
+        raise ModelFileError(f"{filepath}: '{CONFIG}' has an unreadable cnnkit_version {version!r}.") from None

@@ -1,0 +1,334 @@
+"""cnnkit.saving: the .cnnkit zip, safetensors weights, atomic writes, and a clear error for every broken file."""
+
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import cnnkit
+from cnnkit import layers, models
+from cnnkit.saving import ModelFileError, model_file
+from cnnkit.saving.registry import builtin_layer_classes
+
+
+def tiny_model(filters=4):
+    model = models.Sequential([
+        layers.Input((6, 6, 1)),
+        layers.Conv2D(filters, 3, activation="relu", padding="same"),
+        layers.MaxPooling2D(2),
+        layers.Dropout(0.25),
+        layers.Flatten(),
+        layers.Dense(3, activation="softmax"),
+    ], name="tiny")
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def tiny_data(n=32):
+    generator = np.random.default_rng(0)
+    x = generator.random((n, 6, 6, 1), dtype=np.float32)
+    y = np.eye(3, dtype=np.float32)[generator.integers(0, 3, n)]
+    return x, y
+
+
+@pytest.fixture
+def trained(fresh_names, seeded):
+    model = tiny_model()
+    x, y = tiny_data()
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    return model, x, y
+
+
+def entries_of(path):
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def write_entries(path, entries):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+
+
+def with_config(source, target, edit):
+    """Copies a model file, changing its parsed config.json with `edit(config)`."""
+    entries = entries_of(source)
+    config = json.loads(entries["config.json"])
+    edit(config)
+    entries["config.json"] = json.dumps(config).encode()
+    write_entries(target, entries)
+
+
+# ------------------------------------------------------------------ round trips
+def test_load_model_predicts_identically_and_keeps_compile_settings(trained, tmp_path):
+    model, x, _ = trained
+    model.save(tmp_path / "digits.cnnkit")
+    restored = models.load_model(tmp_path / "digits.cnnkit")
+    assert np.array_equal(model.predict(x, verbose=0), restored.predict(x, verbose=0))
+    assert restored.name == "tiny" and [l.name for l in restored.layers] == [l.name for l in model.layers]
+    assert restored.optimizer.get_config() == model.optimizer.get_config()
+    assert restored.loss.get_config() == model.loss.get_config()
+    assert restored.compiled_metrics == ["accuracy"]
+    assert restored.optimizer.iterations == model.optimizer.iterations == 4
+    assert sorted(entries_of(tmp_path / "digits.cnnkit")) == ["config.json", "model.safetensors", "optimizer.safetensors"]
+
+
+def test_training_continues_identically_after_load(trained, tmp_path):
+    model, x, y = trained
+    model.save(tmp_path / "m.cnnkit")
+    restored = models.load_model(tmp_path / "m.cnnkit")
+    cnnkit.set_random_seed(7)
+    original_history = model.fit(x, y, epochs=2, batch_size=8, verbose=0).history
+    cnnkit.set_random_seed(7)
+    restored_history = restored.fit(x, y, epochs=2, batch_size=8, verbose=0).history
+    assert original_history == restored_history
+    for a, b in zip(model.get_weights(), restored.get_weights()):
+        assert np.array_equal(a, b)
+
+
+def test_config_records_versions_layers_and_compile(trained, tmp_path):
+    model, _, _ = trained
+    model.save(tmp_path / "m.cnnkit", include_optimizer=False)
+    entries = entries_of(tmp_path / "m.cnnkit")
+    assert "optimizer.safetensors" not in entries
+    config = json.loads(entries["config.json"])
+    assert config["format_version"] == 1 and config["cnnkit_version"] == cnnkit.__version__
+    assert config["model"]["build_input_shape"] == [None, 6, 6, 1]
+    assert [e["class_name"] for e in config["model"]["layers"]] == [
+        "InputLayer", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense"]
+    assert config["compile"]["optimizer"]["class_name"] == "Adam"
+    assert config["compile"]["loss"] == {"class_name": "CategoricalCrossentropy", "config": {
+        "name": "categorical_crossentropy", "from_logits": False, "label_smoothing": 0.0}}
+    assert models.load_model(tmp_path / "m.cnnkit").optimizer.iterations == 0
+
+
+def test_same_model_saves_to_the_same_bytes(trained, tmp_path):
+    model, _, _ = trained
+    model.save(tmp_path / "a.cnnkit")
+    model.save(tmp_path / "b.cnnkit")
+    assert (tmp_path / "a.cnnkit").read_bytes() == (tmp_path / "b.cnnkit").read_bytes()
+
+
+def test_uncompiled_model_loads_uncompiled(fresh_names, tmp_path):
+    model = models.Sequential([layers.Input((4,)), layers.Dense(2)])
+    model.save(tmp_path / "m.cnnkit")
+    restored = models.load_model(tmp_path / "m.cnnkit")
+    assert restored.loss is None and restored.output_shape == (None, 2)
+
+
+def test_every_public_layer_round_trips_through_its_config():
+    examples = [layers.Input((5, 5, 2), name="in"), layers.Conv2D(3, (2, 3), strides=2, padding="same",
+                activation="tanh", use_bias=False), layers.Dense(4, activation="relu"), layers.Dropout(0.3, seed=1),
+                layers.Flatten(), layers.Activation("sigmoid"), layers.MaxPooling2D(3, strides=1),
+                layers.AveragePooling2D(2, padding="same")]
+    assert {type(layer).__name__ for layer in examples} == set(builtin_layer_classes())
+    for layer in examples:
+        clone = type(layer).from_config(json.loads(json.dumps(layer.get_config())))
+        assert clone.get_config() == layer.get_config()
+
+
+def test_save_weights_uses_keras_layouts_and_loads_back(trained, tmp_path):
+    model, x, _ = trained
+    model.save_weights(tmp_path / "w.safetensors")
+    stored = load_file(tmp_path / "w.safetensors")
+    assert {k: tuple(v.shape) for k, v in stored.items()} == {
+        "conv2d/kernel": (3, 3, 1, 4), "conv2d/bias": (4,), "dense/kernel": (36, 3), "dense/bias": (3,)}
+    assert np.array_equal(stored["conv2d/kernel"].numpy(), model.layers[0].get_weights()[0])
+    fresh = tiny_model()
+    fresh.load_weights(tmp_path / "w.safetensors")
+    assert np.array_equal(model.predict(x, verbose=0), fresh.predict(x, verbose=0))
+
+
+def test_load_weights_names_the_mismatched_weight(trained, tmp_path):
+    model, _, _ = trained
+    model.save_weights(tmp_path / "w.safetensors")
+    other = models.Sequential([layers.Input((6, 6, 1)), layers.Conv2D(8, 3, padding="same", name="conv2d"),
+                               layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3, name="dense")])
+    with pytest.raises(ModelFileError, match=r"weight 'conv2d/kernel' has shape \(3, 3, 1, 4\) in the file, "
+                                             r"but layer 'conv2d' of model '.*' expects \(3, 3, 1, 8\)"):
+        other.load_weights(tmp_path / "w.safetensors")
+
+
+class Scale(layers.Layer):
+    """A custom layer for custom_objects."""
+
+    def __init__(self, factor=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, inputs):
+        return inputs * self.factor
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+def test_custom_layers_load_through_custom_objects(fresh_names, tmp_path):
+    model = models.Sequential([layers.Input((3,)), Scale(3.0), layers.Dense(2)])
+    model.save(tmp_path / "custom.cnnkit")
+    with pytest.raises(ModelFileError, match=r"unknown layer class 'Scale'.*custom_objects=\{'Scale': Scale\}"):
+        models.load_model(tmp_path / "custom.cnnkit")
+    restored = models.load_model(tmp_path / "custom.cnnkit", custom_objects={"Scale": Scale})
+    x = np.ones((2, 3), dtype=np.float32)
+    assert restored.layers[0].factor == 3.0
+    assert np.array_equal(model.predict(x, verbose=0), restored.predict(x, verbose=0))
+
+
+# -------------------------------------------------------------- atomic writes
+def test_crash_mid_save_leaves_the_old_file_intact(trained, tmp_path, monkeypatch):
+    model, x, y = trained
+    path = tmp_path / "m.cnnkit"
+    model.save(path)
+    before = path.read_bytes()
+    model.fit(x, y, epochs=1, verbose=0)
+    real_writestr, calls = zipfile.ZipFile.writestr, []
+
+    def crash_on_second_entry(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full (simulated)")
+        return real_writestr(self, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", crash_on_second_entry)
+    with pytest.raises(OSError, match="simulated"):
+        model.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.cnnkit"]
+
+
+# ------------------------------------------------------------- broken files
+@pytest.fixture
+def saved(trained, tmp_path):
+    trained[0].save(tmp_path / "good.cnnkit")
+    return tmp_path / "good.cnnkit"
+
+
+def test_truncated_file(saved, tmp_path):
+    data = saved.read_bytes()
+    (tmp_path / "cut.cnnkit").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match=r"cut.cnnkit: not a readable cnnkit model file.*truncated"):
+        models.load_model(tmp_path / "cut.cnnkit")
+
+
+def test_not_a_zip(tmp_path):
+    (tmp_path / "text.cnnkit").write_bytes(b"definitely not a zip")
+    with pytest.raises(ModelFileError, match="not a readable cnnkit model file"):
+        models.load_model(tmp_path / "text.cnnkit")
+
+
+def test_config_not_json(saved, tmp_path):
+    entries = entries_of(saved)
+    entries["config.json"] = b"{not json"
+    write_entries(tmp_path / "bad.cnnkit", entries)
+    with pytest.raises(ModelFileError, match=r"entry 'config.json' is not valid JSON"):
+        models.load_model(tmp_path / "bad.cnnkit")
+
+
+def test_missing_entry(saved, tmp_path):
+    entries = entries_of(saved)
+    del entries["model.safetensors"]
+    write_entries(tmp_path / "bad.cnnkit", entries)
+    with pytest.raises(ModelFileError, match=r"missing entries \['model.safetensors'\]"):
+        models.load_model(tmp_path / "bad.cnnkit")
+
+
+def test_corrupted_weights_entry(saved, tmp_path):
+    entries = entries_of(saved)
+    entries["model.safetensors"] = entries["model.safetensors"][:40]
+    write_entries(tmp_path / "bad.cnnkit", entries)
+    with pytest.raises(ModelFileError, match=r"model.safetensors: not a valid safetensors file"):
+        models.load_model(tmp_path / "bad.cnnkit")
+
+
+def test_flipped_byte_is_caught_by_the_zip_checksum(saved, tmp_path):
+    data = bytearray(saved.read_bytes())
+    offset = data.index(b"model.safetensors") + 200  # inside the stored weights
+    data[offset] ^= 0xFF
+    (tmp_path / "flipped.cnnkit").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"corrupted|not a readable"):
+        models.load_model(tmp_path / "flipped.cnnkit")
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("format_version", 2, r"format version 2 is not supported; this cnnkit \(.*\) reads format versions 1 to 1"),
+    ("cnnkit_version", "99.0.0", r"written by cnnkit 99.0.0, newer than this cnnkit"),
+    ("format", "something.else", r"does not declare format 'cnnkit.model'"),
+])
+def test_wrong_versions_and_format(saved, tmp_path, key, value, message):
+    with_config(saved, tmp_path / "bad.cnnkit", lambda config: config.update({key: value}))
+    with pytest.raises(ModelFileError, match=message):
+        models.load_model(tmp_path / "bad.cnnkit")
+
+
+def test_unknown_layer_class(saved, tmp_path):
+    def rename(config):
+        config["model"]["layers"][1]["class_name"] = "os.system"
+    with_config(saved, tmp_path / "bad.cnnkit", rename)
+    with pytest.raises(ModelFileError, match=r"layer 1: unknown layer class 'os.system'. Known layers: Activation"):
+        models.load_model(tmp_path / "bad.cnnkit")
+
+
+def test_bad_layer_argument(saved, tmp_path):
+    def bad_argument(config):
+        config["model"]["layers"][1]["config"]["filters"] = -1
+    with_config(saved, tmp_path / "bad.cnnkit", bad_argument)
+    with pytest.raises(ModelFileError, match=r"layer 1: cannot rebuild layer Conv2D.*filters=-1"):
+        models.load_model(tmp_path / "bad.cnnkit")
+
+
+def test_weights_disagreeing_with_config(saved, tmp_path):
+    def more_filters(config):
+        config["model"]["layers"][1]["config"]["filters"] = 32
+    with_config(saved, tmp_path / "bad.cnnkit", more_filters)
+    with pytest.raises(ModelFileError, match=(
+            r"weight 'conv2d/kernel' has shape \(3, 3, 1, 4\) in the file, "
+            r"but layer 'conv2d' built from the config expects \(3, 3, 1, 32\)")):
+        models.load_model(tmp_path / "bad.cnnkit")
+
+
+def _replace_weights(source, target, edit):
+    entries = entries_of(source)
+    tensors = model_file.tensors_from_bytes(entries["model.safetensors"], "test")
+    edit(tensors)
+    entries["model.safetensors"] = model_file.tensors_to_bytes(tensors)
+    write_entries(target, entries)
+
+
+def test_missing_weight_key(saved, tmp_path):
+    _replace_weights(saved, tmp_path / "bad.cnnkit", lambda t: t.pop("dense/bias"))
+    with pytest.raises(ModelFileError, match=r"Missing weights: \['dense/bias'\]; unexpected weights: none"):
+        models.load_model(tmp_path / "bad.cnnkit")
+
+
+def test_extra_weight_key(saved, tmp_path):
+    _replace_weights(saved, tmp_path / "bad.cnnkit", lambda t: t.update({"dense/gamma": torch.ones(3)}))
+    with pytest.raises(ModelFileError, match=r"Missing weights: none; unexpected weights: \['dense/gamma'\]"):
+        models.load_model(tmp_path / "bad.cnnkit")
+
+
+def test_optimizer_state_not_matching(saved, tmp_path):
+    entries = entries_of(saved)
+    state = model_file.tensors_from_bytes(entries["optimizer.safetensors"], "test")
+    del state["momentum.0"]
+    entries["optimizer.safetensors"] = model_file.tensors_to_bytes(state)
+    write_entries(tmp_path / "bad.cnnkit", entries)
+    with pytest.raises(ModelFileError, match=r"optimizer.safetensors: the optimizer state does not match.*momentum.0"):
+        models.load_model(tmp_path / "bad.cnnkit")
+
+
+def test_model_file_error_is_a_value_error():
+    assert issubclass(ModelFileError, ValueError)
+
+
+def test_no_pickle_in_the_saving_code():
+    import cnnkit.saving as package
+    folder = os.path.dirname(package.__file__)
+    for name in os.listdir(folder):
+        if name.endswith(".py"):
+            text = io.open(os.path.join(folder, name)).read()
+            assert "import pickle" not in text and "torch.load(" not in text, name
