@@ -35,8 +35,9 @@ def load_digit(path, invert=None, size=(FRAME, FRAME)):
         >>> load_digit("seven.png").shape  # doctest: +SKIP
         (28, 28)
     """
+    image = read_image(path)
     try:
-        return prepare_digit(read_image(path), invert, size)
+        return prepare_digit(image, invert, size)
     except ValueError as error:
         raise ValueError(f"Image '{path}': {error}") from None
 

@@ -1,0 +1,5 @@
+"""`python -m cnnkit.cli`."""
+
+from cnnkit.cli import main
+
+raise SystemExit(main())
