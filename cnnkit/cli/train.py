@@ -1,5 +1,7 @@
 """`cnnkit train`: train a named model on a dataset; save the model, its history and pictures."""
 
+import argparse
+import functools
 import random
 from pathlib import Path
 
@@ -20,6 +22,7 @@ DEFAULTS = {"dataset": "mnist", "model": "seed", "epochs": 5, "batch_size": 64, 
             "learning_rate": None, "validation_split": 0.1, "seed": None, "limit": None}
 OPTIMIZERS = [cls.__name__.lower() for cls in (optimizers.SGD, optimizers.RMSprop, optimizers.Adam, optimizers.AdamW)]
 LATEST = "latest"
+HELP_FORMAT = functools.partial(argparse.RawDescriptionHelpFormatter, max_help_position=30)
 
 DESCRIPTION = """\
 Train a model and save it with its history and pictures in a new run folder.
@@ -32,7 +35,7 @@ mistakes.png."""
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("train", help="train a model (default: the seed convnet on MNIST)",
-                                   description=DESCRIPTION, formatter_class=_raw)
+                                   description=DESCRIPTION, formatter_class=HELP_FORMAT)
     parser.add_argument("--dataset", choices=sorted(DATASETS), help="default: mnist")
     parser.add_argument("--model", choices=sorted(MODELS), help="default: seed")
     parser.add_argument("--epochs", type=positive_int, metavar="N", help="default: 5 (with --resume: the total to reach)")
@@ -41,8 +44,8 @@ def add_parser(subparsers):
     parser.add_argument("--learning-rate", type=positive_float, metavar="LR", help="default: the optimizer's (0.001)")
     parser.add_argument("--validation-split", type=fraction, metavar="F",
                         help="fraction of the training data held out, in [0, 1); default: 0.1")
-    parser.add_argument("--seed", type=int, metavar="N", help="random seed; same seed and device, same result "
-                                                 "(default: a random one, saved in run.json)")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="random seed; same seed and device, same result (default: a random one, saved in run.json)")
     parser.add_argument("--out", default="runs", metavar="DIR", help="where run folders are created (default: runs)")
     parser.add_argument("--resume", nargs="?", const=LATEST, metavar="RUN_DIR",
                         help="continue a run: an interrupted one from its backup, a finished one up to "
@@ -50,12 +53,6 @@ def add_parser(subparsers):
     add_device_option(parser)
     add_limit_option(parser)
     parser.set_defaults(run=run)
-
-
-def _raw(prog):
-    import argparse
-
-    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30)
 
 
 def run(args):
