@@ -125,7 +125,8 @@ def test_every_public_layer_round_trips_through_its_config():
     examples = [layers.Input((5, 5, 2), name="in"), layers.Conv2D(3, (2, 3), strides=2, padding="same",
                 activation="tanh", use_bias=False), layers.Dense(4, activation="relu"), layers.Dropout(0.3, seed=1),
                 layers.Flatten(), layers.Activation("sigmoid"), layers.MaxPooling2D(3, strides=1),
-                layers.AveragePooling2D(2, padding="same")]
+                layers.AveragePooling2D(2, padding="same"),
+                layers.BatchNormalization(momentum=0.9, epsilon=1e-5, center=False, gamma_initializer="zeros")]
     assert {type(layer).__name__ for layer in examples} == set(builtin_layer_classes())
     for layer in examples:
         clone = type(layer).from_config(json.loads(json.dumps(layer.get_config())))

@@ -8,6 +8,7 @@ Example:
 
 from cnnkit.layers.activation import Activation
 from cnnkit.layers.base import Layer
+from cnnkit.layers.batch_normalization import BatchNormalization
 from cnnkit.layers.conv2d import Conv2D
 from cnnkit.layers.dense import Dense
 from cnnkit.layers.dropout import Dropout
@@ -16,6 +17,6 @@ from cnnkit.layers.input_layer import Input, InputLayer
 from cnnkit.layers.pooling import AveragePooling2D, MaxPooling2D
 
 __all__ = [
-    "Activation", "AveragePooling2D", "Conv2D", "Dense", "Dropout", "Flatten",
+    "Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten",
     "Input", "InputLayer", "Layer", "MaxPooling2D",
 ]

@@ -104,8 +104,8 @@ class Layer(torch.nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def get_weights(self):
-        """The weights as NumPy arrays in Keras's layouts."""
-        return [self.to_keras_layout(name, p.detach()).cpu().numpy() for name, p in self.named_parameters()]
+        """The weights as NumPy arrays in Keras's layouts: copies, as in Keras (training does not change them)."""
+        return [self.to_keras_layout(name, p.detach()).cpu().numpy().copy() for name, p in self.named_parameters()]
 
     def set_weights(self, weights):
         """Sets the weights from NumPy arrays in Keras's layouts, checking every shape."""

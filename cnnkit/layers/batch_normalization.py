@@ -1,0 +1,110 @@
+"""Batch normalization over the channels (last) axis, with Keras's moving statistics."""
+
+import torch
+import torch.nn.functional as F
+
+from cnnkit import initializers
+from cnnkit.layers.base import Layer
+
+
+class BatchNormalization(Layer):
+    """Normalizes each channel by the batch's mean and variance in training, by moving averages
+    of them at inference: `gamma * (x - mean) / sqrt(variance + epsilon) + beta`.
+
+    Keras's semantics: the variance is the biased (population) one, both for normalizing and for
+    the moving average `moving = moving * momentum + batch * (1 - momentum)`; a layer with
+    `trainable=False` runs in inference mode, also inside `fit`.
+
+    Args:
+        axis: the channels axis; only -1 (channels-last), as cnnkit's tensors are.
+        momentum: float in [0, 1], weight of the old moving statistics. Default 0.99.
+        epsilon: float > 0, added to the variance. Default 1e-3.
+        center: bool, learn an offset `beta`. Default True.
+        scale: bool, learn a factor `gamma`. Default True.
+        beta_initializer, gamma_initializer, moving_mean_initializer,
+        moving_variance_initializer: names or callables; "zeros", "ones", "zeros", "ones".
+
+    Weights, in Keras's order: gamma, beta (trainable), moving_mean, moving_variance (not).
+
+    Input shape: any, channels last. Output shape: the same.
+
+    Example:
+        >>> layer = BatchNormalization()
+        >>> layer.build_for((None, 26, 26, 32))
+        (None, 26, 26, 32)
+        >>> layer.count_params()
+        128
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
+                 moving_variance_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        if axis not in (-1, [-1], (-1,)):
+            raise ValueError(
+                f"Layer '{self.name}': cnnkit tensors are channels-last, so BatchNormalization "
+                f"normalizes axis -1 only. Received: axis={axis!r}"
+            )
+        if not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+            raise ValueError(f"Argument `momentum` of layer '{self.name}' must be in [0, 1]. Received: momentum={momentum!r}")
+        if not isinstance(epsilon, (int, float)) or epsilon <= 0:
+            raise ValueError(f"Argument `epsilon` of layer '{self.name}' must be > 0. Received: epsilon={epsilon!r}")
+        self.axis = -1
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = center
+        self.scale = scale
+        self.beta_initializer = beta_initializer
+        self.gamma_initializer = gamma_initializer
+        self.moving_mean_initializer = moving_mean_initializer
+        self.moving_variance_initializer = moving_variance_initializer
+
+    def check_input_shape(self, input_shape):
+        if len(input_shape) < 2 or input_shape[-1] is None:
+            raise self.incompatible_input(input_shape, "at least 2 dimensions with known channels (last axis)")
+
+    def build(self, input_shape):
+        shape = (input_shape[-1],)
+        new = lambda initializer: torch.nn.Parameter(initializers.get(initializer)(shape))  # noqa: E731
+        self.gamma = new(self.gamma_initializer) if self.scale else None
+        self.beta = new(self.beta_initializer) if self.center else None
+        self.moving_mean = new(self.moving_mean_initializer).requires_grad_(False)
+        self.moving_variance = new(self.moving_variance_initializer).requires_grad_(False)
+
+    @Layer.trainable.setter
+    def trainable(self, value):
+        Layer.trainable.fset(self, value)
+        for moving in (getattr(self, "moving_mean", None), getattr(self, "moving_variance", None)):
+            if moving is not None:
+                moving.requires_grad_(False)
+
+    def call(self, inputs):
+        x = inputs.movedim(-1, 1)  # (N, C, ...) view; channels-last memory stays as it is
+        if not (self.training and self.trainable):
+            return F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
+                                False, 0.0, self.epsilon).movedim(1, -1)
+        mean, variance = torch.zeros_like(self.moving_mean), torch.zeros_like(self.moving_variance)
+        # momentum=1 makes torch write the batch's mean and (unbiased) variance into the buffers
+        outputs = F.batch_norm(x, mean, variance, self.gamma, self.beta, True, 1.0, self.epsilon)
+        self.update_moving_statistics(mean, variance, x.numel() // x.shape[1])
+        return outputs.movedim(1, -1)
+
+    @torch.no_grad()
+    def update_moving_statistics(self, mean, unbiased_variance, count):
+        variance = unbiased_variance * ((count - 1) / count) if count > 1 else torch.zeros_like(mean)
+        self.moving_mean.lerp_(mean, 1.0 - self.momentum)
+        self.moving_variance.lerp_(variance, 1.0 - self.momentum)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": self.beta_initializer,
+            "gamma_initializer": self.gamma_initializer,
+            "moving_mean_initializer": self.moving_mean_initializer,
+            "moving_variance_initializer": self.moving_variance_initializer,
+        }
