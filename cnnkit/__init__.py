@@ -9,6 +9,7 @@ Example:
 
 __version__ = "0.1.0"
 
+from cnnkit import mixed_precision
 from cnnkit.engine.device import get_device, set_device
 from cnnkit.utils.random import set_random_seed
 

@@ -4,6 +4,8 @@ import collections.abc
 
 import torch
 
+from cnnkit import mixed_precision
+
 
 class LossHead:
     """Runs a model and its loss, fusing a final softmax/sigmoid into the loss.
@@ -16,6 +18,7 @@ class LossHead:
     def __init__(self, model, loss):
         self.model = model
         self.loss = loss
+        self.policy = mixed_precision.global_policy()
         last = model.layers[-1]
         self.fused = (
             not loss.from_logits
@@ -25,14 +28,17 @@ class LossHead:
         )
 
     def __call__(self, x, y):
-        """Returns (predictions, mean loss)."""
+        """Returns (predictions, mean loss); the forward pass runs under the dtype policy,
+        the loss in float32."""
         if not self.fused:
-            predictions = self.model(x)
-            return predictions, self.loss(y, predictions)
+            with self.policy.autocast(x.device):
+                predictions = self.model(x)
+            return predictions, self.loss(y, predictions.float())
         *body, last = self.model.layers
-        for layer in body:
-            x = layer(x)
-        logits = last.preactivation(x)
+        with self.policy.autocast(x.device):
+            for layer in body:
+                x = layer(x)
+            logits = last.preactivation(x).float()
         return last.activation(logits.detach()), self.loss.call_on_logits(y, logits).mean()
 
 

@@ -5,6 +5,7 @@ import warnings
 
 import torch
 
+from cnnkit import distributed, mixed_precision
 from cnnkit.callbacks import CallbackList, History, ProgbarLogger
 from cnnkit.engine.data import (
     batch_slices, check_inputs, check_same_length, iterate_batches, split_validation, to_device_tensor,
@@ -58,27 +59,33 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
         validation_data=None, shuffle=True, initial_epoch=0):
     model.require_compiled("fit")
     verbose, batch_size = resolve_verbose(verbose), resolve_batch_size(batch_size)
+    replica, validation_batch_size = distributed.replica(), batch_size  # replica: None on one process
     if validation_split and validation_data is None:
         check_same_length(x, y)
         (x, y), validation_data = split_validation(x, y, validation_split)
     x, y = prepare_data(model, x, y)
     validation = prepare_data(model, *validation_data) if validation_data is not None else None
     model.build_optimizer()
+    if replica is not None:
+        verbose, validation_batch_size = replica.verbose(verbose), replica.local_batch_size(batch_size)
+        validation = replica.shard(*validation) if validation is not None else None
 
     history = model.history = History()
     steps = len(batch_slices(len(x), batch_size))
     callback_list = make_callbacks(model, [*(callbacks or []), history], verbose,
                                    {"epochs": epochs, "steps": steps, "verbose": verbose})
     head = LossHead(model, model.loss)
+    if replica is not None:
+        head = replica.wrap(head)
     trackers = model.metric_trackers()
     model.stop_training = False
     callback_list.on_train_begin()
     initial_epoch = take_resume_epoch(model, initial_epoch)
     for epoch in range(initial_epoch, epochs):
-        logs = run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_list)
+        logs = run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_list, replica)
         warn_if_loss_not_finite(logs, epoch)
         if validation is not None:
-            logs.update(run_test(head, trackers, *validation, batch_size, prefix="val_"))
+            logs.update(run_test(head, trackers, *validation, validation_batch_size, prefix="val_", replica=replica))
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
@@ -105,7 +112,7 @@ def warn_if_loss_not_finite(logs, epoch):
         )
 
 
-def run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_list):
+def run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_list, replica=None):
     """One pass over (x, y); returns the epoch's logs as floats."""
     model.train()
     for tracker in trackers:
@@ -113,17 +120,23 @@ def run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_
     loss_tracker, *metrics = trackers
     logs = MetricLogs(trackers)
     callback_list.on_epoch_begin(epoch)
-    order = torch.randperm(len(x), device=x.device) if shuffle else None
-    for step, (x_batch, y_batch) in enumerate(iterate_batches((x, y), batch_size, order)):
+    if replica is None:
+        order = torch.randperm(len(x), device=x.device) if shuffle else None
+        batches = iterate_batches((x, y), batch_size, order)
+    else:
+        batches = replica.train_batches(head, x, y, batch_size, shuffle)
+    for step, (x_batch, y_batch) in enumerate(batches):
         callback_list.on_train_batch_begin(step)
         train_step(head, model.optimizer, loss_tracker, metrics, x_batch, y_batch)
         callback_list.on_train_batch_end(step, logs)
         if model.stop_training:
             break
+    if replica is not None:
+        replica.all_reduce(trackers)
     return dict(logs)
 
 
-def run_test(head, trackers, x, y, batch_size, prefix="", callback_list=None):
+def run_test(head, trackers, x, y, batch_size, prefix="", callback_list=None, replica=None):
     """Loss and metrics over (x, y) in inference mode; returns logs as floats."""
     head.model.eval()
     for tracker in trackers:
@@ -137,18 +150,25 @@ def run_test(head, trackers, x, y, batch_size, prefix="", callback_list=None):
             test_step(head, loss_tracker, metrics, x_batch, y_batch)
             if callback_list is not None:
                 callback_list.on_test_batch_end(step, logs)
+    if replica is not None:
+        replica.all_reduce(trackers)
     return dict(logs)
 
 
 def evaluate(model, x, y, batch_size=None, verbose="auto", callbacks=None, return_dict=False):
     model.require_compiled("evaluate")
     verbose, batch_size = resolve_verbose(verbose), resolve_batch_size(batch_size)
+    replica = distributed.replica()
     x, y = prepare_data(model, x, y)
+    if replica is not None:
+        verbose, batch_size = replica.verbose(verbose), replica.local_batch_size(batch_size)
+        x, y = replica.shard(x, y)
     steps = len(batch_slices(len(x), batch_size))
     callback_list = make_callbacks(model, callbacks, verbose, {"steps": steps, "verbose": verbose})
     callback_list.on_test_begin()
     trackers = model.metric_trackers()
-    logs = run_test(LossHead(model, model.loss), trackers, x, y, batch_size, callback_list=callback_list)
+    logs = run_test(LossHead(model, model.loss), trackers, x, y, batch_size, callback_list=callback_list,
+                    replica=replica)
     callback_list.on_test_end(logs)
     if return_dict:
         return logs
@@ -158,16 +178,24 @@ def evaluate(model, x, y, batch_size=None, verbose="auto", callbacks=None, retur
 
 def predict(model, x, batch_size=None, verbose="auto", callbacks=None):
     verbose, batch_size = resolve_verbose(verbose), resolve_batch_size(batch_size)
+    replica = distributed.replica()
     x = prepare_inputs(model, x)
+    total = len(x)
+    if replica is not None:
+        verbose, batch_size = replica.verbose(verbose), replica.local_batch_size(batch_size)
+        (x,) = replica.shard(x)
     steps = len(batch_slices(len(x), batch_size))
     callback_list = make_callbacks(model, callbacks, verbose, {"steps": steps, "verbose": verbose})
     callback_list.on_predict_begin()
     model.eval()
-    outputs = []
+    policy, outputs = mixed_precision.global_policy(), []
     with torch.inference_mode():
         for step, (x_batch,) in enumerate(iterate_batches((x,), batch_size)):
             callback_list.on_predict_batch_begin(step)
-            outputs.append(model(x_batch))
+            with policy.autocast(x.device):
+                outputs.append(model(x_batch).float())
             callback_list.on_predict_batch_end(step)
     callback_list.on_predict_end()
+    if replica is not None:
+        outputs = [replica.gather_predictions(outputs, model.output_shape, total)]
     return torch.cat(outputs).cpu().numpy() if outputs else torch.empty(0).numpy()

@@ -1,0 +1,144 @@
+"""One process's part in data-parallel training: the hooks the engine's loops call.
+
+`replica()` is None on a single process, so the loops run exactly as before. Under
+torchrun it is a `Replica`, which:
+
+- checks that the global `batch_size` splits evenly over the processes;
+- wraps the loss head in DistributedDataParallel (gradients averaged during backward);
+- yields this process's share of each global batch of the shared shuffled order, with
+  the gradient weight that makes a short last batch count as on one process;
+- shards evaluation and prediction data contiguously (no padding, each sample once);
+- all-reduces metric sums and counts, and gathers predictions;
+- silences progress bars off rank 0.
+
+Example (under `torchrun --nproc_per_node 2`):
+    >>> replica().world_size  # doctest: +SKIP
+    2
+"""
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from cnnkit.distributed.process_group import initialize
+from cnnkit.distributed.reduce import all_reduce_metrics, broadcast_int, gather_rows
+from cnnkit.distributed.sharding import draw_seed, epoch_order, gradient_weight, share
+from cnnkit.engine.data import batch_slices
+from cnnkit.engine.device import get_device
+
+
+def replica():
+    """This process's `Replica` when training is distributed, else None."""
+    return Replica() if initialize() else None
+
+
+class _ScaleGradient(torch.autograd.Function):
+    """Identity forward; multiplies the gradient by `weight` on the way back."""
+
+    @staticmethod
+    def forward(context, value, weight):
+        context.weight = weight
+        return value.view_as(value)
+
+    @staticmethod
+    def backward(context, gradient):
+        return gradient * context.weight, None
+
+
+class _HeadModule(torch.nn.Module):
+    """The loss head as a module, so that DDP sees the model's parameters and the whole forward."""
+
+    def __init__(self, head):
+        super().__init__()
+        self.model = head.model
+        self.head = head
+
+    def forward(self, x, y):
+        return self.head(x, y)
+
+
+class ReplicaHead:
+    """A LossHead behind DDP: same call, `(predictions, mean loss)`, with a weighted gradient.
+
+    The batch iterator sets `gradient_weight` (and `stand_in` for an empty share) before each step.
+    """
+
+    def __init__(self, head, device):
+        self.head = head
+        self.model = head.model
+        device_ids = [device] if device.type == "cuda" else None
+        self.ddp = DistributedDataParallel(_HeadModule(head), device_ids=device_ids)
+        self.gradient_weight = 1.0
+        self.stand_in = None
+
+    def __call__(self, x, y):
+        if not torch.is_grad_enabled():
+            return self.head(x, y)
+        if len(x) == 0:
+            return self.empty_step(x)
+        predictions, loss = self.ddp(x, y)
+        if self.gradient_weight != 1.0:
+            loss = _ScaleGradient.apply(loss, self.gradient_weight)
+        return predictions, loss
+
+    def empty_step(self, x):
+        """A process with no sample in a tiny last batch still joins the gradient all-reduce:
+        it runs one stand-in sample, contributing a zero gradient and a zero loss to the metrics."""
+        predictions, loss = self.ddp(*self.stand_in)
+        return predictions[:0], loss * 0.0
+
+
+class Replica:
+    """This process's view of a data-parallel run; see the module docstring."""
+
+    def __init__(self):
+        self.rank = dist.get_rank()
+        self.world_size = dist.get_world_size()
+
+    def verbose(self, verbose):
+        """Progress is printed by rank 0 only."""
+        return verbose if self.rank == 0 else 0
+
+    def local_batch_size(self, batch_size):
+        """This process's part of the global `batch_size`; raises unless it splits evenly."""
+        if batch_size % self.world_size:
+            raise ValueError(
+                f"`batch_size` is the global batch, split evenly over the {self.world_size} processes; "
+                f"received batch_size={batch_size}, which {self.world_size} does not divide. Use a multiple "
+                f"of {self.world_size}, e.g. batch_size={batch_size // self.world_size * self.world_size or self.world_size}."
+            )
+        return batch_size // self.world_size
+
+    def wrap(self, head):
+        """The loss head behind DistributedDataParallel (which also makes rank 0's weights everyone's)."""
+        return ReplicaHead(head, next(head.model.parameters()).device)
+
+    def train_batches(self, head, x, y, batch_size, shuffle):
+        """Yields this process's share of each global batch, in an order all processes agree on."""
+        order = epoch_order(len(x), broadcast_int(draw_seed())).to(x.device) if shuffle else None
+        for start, stop in batch_slices(len(x), batch_size):
+            low, high = share(stop - start, self.rank, self.world_size)
+            head.gradient_weight = gradient_weight(high - low, stop - start, self.world_size)
+            if high == low:
+                head.stand_in = _rows((x, y), order, start, start + 1)
+            yield _rows((x, y), order, start + low, start + high)
+
+    def shard(self, *tensors):
+        """This process's contiguous part of evaluation or prediction data."""
+        start, stop = share(len(tensors[0]), self.rank, self.world_size)
+        return tuple(t[start:stop] for t in tensors)
+
+    def all_reduce(self, metrics):
+        all_reduce_metrics(metrics)
+
+    def gather_predictions(self, outputs, output_shape, n):
+        """All `n` predictions, in the original order, on every process."""
+        local = torch.cat(outputs) if outputs else torch.empty((0, *output_shape[1:]), device=get_device())
+        return gather_rows(local, n)
+
+
+def _rows(tensors, order, start, stop):
+    if order is None:
+        return tuple(t[start:stop] for t in tensors)
+    index = order[start:stop]
+    return tuple(t.index_select(0, index) for t in tensors)

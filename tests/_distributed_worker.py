@@ -1,0 +1,74 @@
+"""One process of the distributed tests, started as torchrun would (RANK, WORLD_SIZE, MASTER_*).
+
+Usage: python _distributed_worker.py SCENARIO OUT_DIR
+  train: fits, evaluates and predicts on tiny data; writes OUT_DIR/rank<R>.npz
+  die:   rank 1 exits in the middle of fit; rank 0 must fail, not hang
+  hang:  rank 1 stops responding in the middle of fit; rank 0 must fail after the timeout
+"""
+
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+import cnnkit
+from cnnkit import callbacks, distributed, layers, models, optimizers
+
+TRAIN_SIZE, EVAL_SIZE, BATCH = 51, 37, 8
+
+
+def tiny_data(n, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6, 6, 1)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, n)]
+    return x, y
+
+
+def tiny_model():
+    cnnkit.set_random_seed(0)
+    model = models.Sequential([
+        layers.Input((6, 6, 1)), layers.Conv2D(2, 3, activation="relu"), layers.Flatten(),
+        layers.Dense(3, activation="softmax"),
+    ])
+    model.compile(optimizer=optimizers.SGD(0.1), loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def train(out):
+    x, y = tiny_data(TRAIN_SIZE, 1)
+    x_test, y_test = tiny_data(EVAL_SIZE, 2)
+    model = tiny_model()
+    cnnkit.set_random_seed(5)  # rank 0's generator draws the shuffling seeds
+    history = model.fit(x, y, batch_size=BATCH, epochs=2, verbose=2)
+    model.fit(x[:49], y[:49], batch_size=BATCH, epochs=1, shuffle=False, verbose=0)  # last batch: 1 sample
+    scores = model.evaluate(x_test, y_test, batch_size=BATCH, verbose=0)
+    predictions = model.predict(x_test, batch_size=BATCH, verbose=0)
+    np.savez(os.path.join(out, f"rank{distributed.rank()}.npz"), *model.get_weights(),
+             loss=history.history["loss"], accuracy=history.history["accuracy"],
+             scores=scores, predictions=predictions)
+
+
+class FailAt(callbacks.Callback):
+    """Rank 1 exits (or hangs) before its third step."""
+
+    def __init__(self, hang):
+        super().__init__()
+        self.hang = hang
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 2 and distributed.rank() == 1:
+            time.sleep(300) if self.hang else os._exit(3)
+
+
+def fail(out, hang=False):
+    distributed.configure(timeout=5)
+    x, y = tiny_data(TRAIN_SIZE, 1)
+    tiny_model().fit(x, y, batch_size=BATCH, epochs=50, verbose=0, callbacks=[FailAt(hang)])
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    cnnkit.set_device("cpu")
+    {"train": train, "die": fail, "hang": lambda out: fail(out, hang=True)}[sys.argv[1]](sys.argv[2])
