@@ -1,0 +1,14 @@
+"""Ready-made models with their training settings, one call away.
+
+Example:
+    >>> from cnnkit.recipes import mnist_fast
+    >>> model, fit_kwargs = mnist_fast()
+    >>> sorted(fit_kwargs)
+    ['batch_size', 'epochs']
+"""
+
+from cnnkit.recipes.mnist_fast import mnist_fast
+
+RECIPES = {"fast": mnist_fast}
+
+__all__ = ["RECIPES", "mnist_fast"]
