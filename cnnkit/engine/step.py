@@ -5,6 +5,7 @@ import collections.abc
 import torch
 
 from cnnkit import mixed_precision
+from cnnkit.engine.fusion import run_layers
 
 
 class LossHead:
@@ -36,9 +37,7 @@ class LossHead:
             return predictions, self.loss(y, predictions.float())
         *body, last = self.model.layers
         with self.policy.autocast(x.device):
-            for layer in body:
-                x = layer(x)
-            logits = last.preactivation(x).float()
+            logits = last.preactivation(run_layers(body, x)).float()
         return last.activation(logits.detach()), self.loss.call_on_logits(y, logits).mean()
 
 

@@ -11,6 +11,7 @@ from cnnkit.engine.data import (
     batch_slices, check_inputs, check_same_length, iterate_batches, split_validation, to_device_tensor,
 )
 from cnnkit.engine.device import get_device
+from cnnkit.engine.host_memory import keep_freed_memory
 from cnnkit.engine.step import LossHead, MetricLogs, test_step, train_step
 
 
@@ -33,6 +34,8 @@ def resolve_batch_size(batch_size):
 def prepare_inputs(model, x):
     """x as a float32 device tensor, with the model built for it and on the device."""
     device = get_device()
+    if device.type == "cpu":
+        keep_freed_memory()
     x = to_device_tensor(x, device, "x")
     if not x.is_floating_point():
         x = x.float()

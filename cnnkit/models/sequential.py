@@ -4,6 +4,7 @@ import torch
 
 from cnnkit import losses, metrics as metrics_module, optimizers, saving
 from cnnkit.engine import training
+from cnnkit.engine.fusion import run_layers
 from cnnkit.layers.base import Layer
 from cnnkit.layers.input_layer import InputLayer
 from cnnkit.models.summary import print_summary
@@ -106,9 +107,7 @@ class Sequential(torch.nn.Module):
         return self._stack[-1].output_shape if self.built else None
 
     def forward(self, inputs):
-        for layer in self._stack:
-            inputs = layer(inputs)
-        return inputs
+        return run_layers(self._stack, inputs)
 
     # -- weights ------------------------------------------------------------------------
     def count_params(self):

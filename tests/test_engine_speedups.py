@@ -1,0 +1,92 @@
+"""The engine's speed-ups change no number: the ReLU/max-pool rewrite is exact in value and
+gradient, and kept host memory stops the per-step page faults."""
+
+import resource
+
+import numpy as np
+import pytest
+import torch
+
+from cnnkit import layers, models
+from cnnkit.engine import host_memory
+from cnnkit.engine.fusion import _relu_then_max_pool, run_layers
+
+
+def layer_by_layer(stack, x):
+    for layer in stack:
+        x = layer(x)
+    return x
+
+
+def built(stack, input_shape):
+    shape = input_shape
+    for layer in stack:
+        shape = layer.build_for(shape)
+    return stack
+
+
+def images_with_flat_regions(seed):
+    """Random images with zeroed rows: every conv window there gives exactly the bias, so pool windows tie."""
+    x = torch.randn(3, 9, 9, 2, generator=torch.Generator().manual_seed(seed))
+    x[:, :4] = 0.0
+    return x
+
+
+@pytest.mark.parametrize("pool", [dict(), dict(pool_size=3, strides=2, padding="same"), dict(padding="same")])
+@pytest.mark.parametrize("producer", ["conv", "dense", "activation"])
+def test_relu_before_max_pool_gives_identical_values_and_gradients(fresh_names, pool, producer):
+    torch.manual_seed(0)
+    first = {"conv": layers.Conv2D(4, 2, activation="relu"), "dense": layers.Dense(4, activation="relu"),
+             "activation": layers.Conv2D(4, 2)}[producer]
+    stack = built([first, *([layers.Activation("relu")] if producer == "activation" else []),
+                   layers.MaxPooling2D(**pool)], (None, 9, 9, 2))
+    x = images_with_flat_regions(1)
+    results = []
+    for run in (layer_by_layer, run_layers):
+        for parameter in first.parameters():
+            parameter.grad = None
+        out = run(stack, x)
+        out.backward(torch.randn(out.shape, generator=torch.Generator().manual_seed(2)))
+        results.append((out.detach(), [p.grad.clone() for p in first.parameters()]))
+    (reference, reference_grads), (fused, fused_grads) = results
+    assert torch.equal(reference, fused)
+    for expected, got in zip(reference_grads, fused_grads):
+        assert torch.equal(expected, got)
+
+
+def test_only_relu_followed_by_max_pooling_is_rewritten():
+    relu_conv, pool = layers.Conv2D(2, 3, activation="relu"), layers.MaxPooling2D()
+    assert _relu_then_max_pool(relu_conv, pool)
+    assert not _relu_then_max_pool(layers.Conv2D(2, 3, activation="gelu"), pool)  # not monotonic
+    assert not _relu_then_max_pool(layers.Conv2D(2, 3, activation="sigmoid"), pool)  # ties after rounding
+    assert not _relu_then_max_pool(relu_conv, layers.AveragePooling2D())
+    assert _relu_then_max_pool(layers.Activation("relu"), pool)  # as in conv, batch norm, relu, pool
+    assert not _relu_then_max_pool(layers.Dropout(0.5), pool)
+
+
+def test_model_predictions_are_unchanged_by_the_rewrite(fresh_names):
+    torch.manual_seed(0)
+    model = models.Sequential([layers.Input((9, 9, 2)), layers.Conv2D(3, 3, activation="relu"),
+                               layers.MaxPooling2D(), layers.Flatten(), layers.Dense(2)])
+    x = images_with_flat_regions(3)
+    expected = layer_by_layer(model.layers, x)
+    np.testing.assert_array_equal(model.predict(x.numpy(), verbose=0), expected.detach().numpy())
+
+
+def test_kept_host_memory_stops_page_faults_on_reused_buffers():
+    assert host_memory.keep_freed_memory()  # glibc, as on every Linux CI machine here
+
+    def faults_while_reusing_8_mb_buffers():
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(20):
+            torch.ones(2 * 1024 * 1024).add_(1)
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    faults_while_reusing_8_mb_buffers()  # the heap grows once
+    assert faults_while_reusing_8_mb_buffers() < 100  # fresh mmap pages would fault 20 x 2048 times
+
+
+def test_keeping_freed_memory_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("CNNKIT_KEEP_FREED_MEMORY", "0")
+    monkeypatch.setattr(host_memory, "_state", {"done": False, "kept": False})
+    assert host_memory.keep_freed_memory() is False
