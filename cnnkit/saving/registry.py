@@ -15,7 +15,7 @@ def builtin_layer_classes():
 
     Example:
         >>> sorted(builtin_layer_classes())[:3]
-        ['Activation', 'AveragePooling2D', 'Conv2D']
+        ['Activation', 'AveragePooling2D', 'BatchNormalization']
     """
     from cnnkit import layers
 
