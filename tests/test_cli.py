@@ -284,3 +284,31 @@ def test_resume_an_interrupted_run_from_its_backup(tmp_path, capsys, monkeypatch
     lines = (folder / "history.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in lines] == ["epoch", "0", "1"]
     assert (folder / "model.cnnkit").is_file() and not (folder / "backup").exists()
+
+
+# -- named models and several processes ----------------------------------------------------
+
+@needs_mnist
+def test_fast_model_brings_its_own_training_settings(tmp_path):
+    status, stdout, stderr = run_main(["train", "--model", "fast", "--limit", "256", "--epochs", "1",
+                                       "--seed", "1", "--out", str(tmp_path)])
+    assert status == 0, stderr
+    settings = json.loads((only_run_folder(tmp_path) / "run.json").read_text())
+    assert (settings["model"], settings["batch_size"], settings["validation_split"]) == ("fast", 128, 0.0)
+    assert settings["epochs"] == 1  # an option given wins over the model's default (3)
+    assert "batch_normalization (BatchNormalization)" in stdout and "val_loss" not in stdout
+
+
+@needs_mnist
+def test_nproc_trains_in_two_processes_with_one_output(tmp_path):
+    """`cnnkit train --nproc 2`: two gloo processes; rank 0 alone prints and writes the run folder."""
+    environment = {**os.environ, "CNNKIT_DATA": str(SHARED), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--nproc", "2", *TINY, "--seed", "2",
+                           "--out", str(tmp_path)], env=environment, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    folder = only_run_folder(tmp_path)
+    assert done.stdout.count("Test accuracy:") == 1 and done.stdout.count("Total params: 93,322") == 1
+    assert f"Run folder: {folder}; training in 2 processes" in done.stdout
+    assert len((folder / "history.csv").read_text().splitlines()) == 2  # header + one epoch, written once
+    assert {"model.cnnkit", "curves.png", "confusion.png", "mistakes.png"} <= {p.name for p in folder.iterdir()}
+    assert json.loads((folder / "run.json").read_text())["seed"] == 2

@@ -6,6 +6,7 @@ import os
 import torch
 
 from cnnkit.callbacks.callback import Callback
+from cnnkit.distributed import is_main_process
 from cnnkit.engine.device import get_device
 from cnnkit.saving.errors import ModelFileError
 from cnnkit.saving.model_file import restore_model_state, save_model
@@ -112,7 +113,10 @@ class BackupAndRestore(Callback):
             self.back_up(logs)
 
     def back_up(self, epoch_logs=None):
-        """Writes the backup file atomically; `epoch_logs` are the current epoch's, not yet in History."""
+        """Writes the backup file atomically (rank 0 under torchrun); `epoch_logs` are the current
+        epoch's, not yet in History."""
+        if not is_main_process():
+            return
         history = self.model.history
         recorded, epochs = ({}, []) if history is None else (history.history, history.epoch)
         if epoch_logs is not None and self.completed_epochs - 1 not in epochs:
@@ -128,7 +132,7 @@ class BackupAndRestore(Callback):
         })
 
     def on_train_end(self, logs=None):
-        if not self.delete_checkpoint:
+        if not self.delete_checkpoint or not is_main_process():
             return
         if os.path.exists(self.backup_path):
             os.remove(self.backup_path)

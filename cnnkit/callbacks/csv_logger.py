@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from cnnkit.callbacks.callback import Callback
+from cnnkit.distributed import is_main_process
 
 
 def _csv_value(value):
@@ -44,6 +45,8 @@ class CSVLogger(Callback):
         self.append_header = True
 
     def on_train_begin(self, logs=None):
+        if not is_main_process():  # under torchrun, rank 0 writes the file
+            return
         if self.append and os.path.exists(self.filename):
             with open(self.filename) as existing:
                 self.append_header = not existing.readline()
@@ -53,6 +56,8 @@ class CSVLogger(Callback):
         self.writer = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.csv_file is None:
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)

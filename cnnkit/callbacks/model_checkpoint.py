@@ -3,6 +3,7 @@
 import os
 
 from cnnkit.callbacks._monitor import MonitorCallback
+from cnnkit.distributed import is_main_process
 
 
 class ModelCheckpoint(MonitorCallback):
@@ -89,6 +90,8 @@ class ModelCheckpoint(MonitorCallback):
         return False
 
     def save(self, epoch, batch, logs):
+        if not is_main_process():  # under torchrun, rank 0 saves; the others' weights are the same
+            return
         filepath = self.format_filepath(epoch, batch, logs)
         if not self.should_save(epoch, logs, filepath):
             return

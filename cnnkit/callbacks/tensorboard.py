@@ -3,6 +3,7 @@
 import os
 
 from cnnkit.callbacks.callback import Callback
+from cnnkit.distributed import is_main_process
 
 INSTALL_HINT = (
     "The TensorBoard callback needs the `tensorboard` package, which is not installed. "
@@ -48,6 +49,8 @@ class TensorBoard(Callback):
         return self.writers[run]
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_main_process():  # under torchrun, rank 0 writes the logs
+            return
         for key, value in (logs or {}).items():
             run, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
             self.writer(run).add_scalar(f"epoch_{name}", value, epoch)

@@ -1,11 +1,20 @@
-"""The named models `cnnkit train --model NAME` can build.
+"""The named models `cnnkit train --model NAME` can build, with the settings each trains with.
 
-Each entry is a function with no required arguments returning a `Sequential` for
-28x28x1 inputs and 10 classes, compiled or not (the command compiles it when it is not,
-or when `--optimizer` is given).
+A `NamedModel` builds a `Sequential` for 28x28x1 inputs and 10 classes, compiled or not
+(the command compiles it when it is not, or when `--optimizer` is given), from the number
+of training images, epochs and batch size (a learning-rate schedule needs them). Its
+`defaults` replace the command's defaults; options given on the command line win.
 """
 
+from typing import Callable, NamedTuple
+
 from cnnkit import layers, models
+from cnnkit.recipes import mnist_fast
+
+
+class NamedModel(NamedTuple):
+    build: Callable  # build(train_size, epochs, batch_size) -> Sequential
+    defaults: dict
 
 
 def build_seed_model():
@@ -28,4 +37,13 @@ def build_seed_model():
     ])
 
 
-MODELS = {"seed": build_seed_model}
+def build_fast_model(train_size, epochs, batch_size):
+    """`cnnkit.recipes.mnist_fast`: batch-normalized, Adam with a one-cycle schedule over the run."""
+    model, _ = mnist_fast(train_size=train_size, epochs=epochs, batch_size=batch_size)
+    return model
+
+
+MODELS = {
+    "seed": NamedModel(lambda *_: build_seed_model(), {}),
+    "fast": NamedModel(build_fast_model, {"epochs": 3, "batch_size": 128, "validation_split": 0.0}),
+}

@@ -15,11 +15,12 @@ Example:
 from cnnkit.distributed.launch import launch
 from cnnkit.distributed.process_group import (
     barrier, configure, initialize, is_distributed, is_main_process, main_process_first, rank,
-    run_on_main_process, world_size,
+    run_on_main_process, share_from_main_process, world_size,
 )
 from cnnkit.distributed.replica import Replica, replica
 
 __all__ = [
     "Replica", "barrier", "configure", "initialize", "is_distributed", "is_main_process", "launch",
-    "main_process_first", "rank", "replica", "run_on_main_process", "world_size",
+    "main_process_first", "rank", "replica", "run_on_main_process", "share_from_main_process",
+    "world_size",
 ]

@@ -20,6 +20,7 @@ import os
 import torch
 import torch.distributed as dist
 
+from cnnkit.distributed.reduce import broadcast_text
 from cnnkit.engine.device import get_device, set_device
 
 _settings = {"enabled": "auto", "backend": None, "timeout": None}
@@ -145,6 +146,11 @@ def main_process_first():
     yield
     if main:
         barrier()
+
+
+def share_from_main_process(text):
+    """Rank 0's `text` (e.g. a run folder it created) on every process; `text` itself when not distributed."""
+    return broadcast_text(text) if initialize() else text
 
 
 def run_on_main_process(function, *args, **kwargs):

@@ -1,4 +1,4 @@
-"""Collectives on cnnkit's values: metric sums and counts, predictions, a seed.
+"""Collectives on cnnkit's values: metric sums and counts, predictions, a seed, a text.
 
 Example (under torchrun, on every process):
     >>> all_reduce_metrics(trackers)  # doctest: +SKIP
@@ -23,6 +23,17 @@ def broadcast_int(value, source=0):
     tensor = torch.tensor([value], dtype=torch.int64, device=communication_device())
     dist.broadcast(tensor, src=source)
     return int(tensor)
+
+
+def broadcast_text(text, source=0):
+    """`text` as rank `source` has it, on every process (UTF-8 bytes in a tensor; no pickle)."""
+    data = torch.frombuffer(bytearray(text.encode()), dtype=torch.uint8) if text else torch.empty(0, dtype=torch.uint8)
+    size = broadcast_int(len(data), source)
+    buffer = torch.zeros(size, dtype=torch.uint8, device=communication_device())
+    if dist.get_rank() == source:
+        buffer.copy_(data)
+    dist.broadcast(buffer, src=source)
+    return bytes(buffer.cpu().tolist()).decode()
 
 
 def all_reduce_metrics(metrics):

@@ -15,7 +15,7 @@ def _conv_block(filters):
             layers.Activation("relu"), layers.MaxPooling2D((2, 2))]
 
 
-def mnist_fast(seed=None, train_size=60000, epochs=EPOCHS):
+def mnist_fast(seed=None, train_size=60000, epochs=EPOCHS, batch_size=BATCH_SIZE):
     """A compiled model for MNIST and the keyword arguments of its `fit`.
 
     Conv2D(32)-BN-ReLU-pool, Conv2D(64)-BN-ReLU-pool, Dense(10, softmax); Adam with a one-cycle
@@ -27,6 +27,7 @@ def mnist_fast(seed=None, train_size=60000, epochs=EPOCHS):
         seed: int or None; when given, seeds every generator first so that runs repeat.
         train_size: number of training images (sets the schedule's length). Default 60000.
         epochs: int. Default 3.
+        batch_size: int. Default 128.
 
     Returns:
         `(model, fit_kwargs)`, to be used as `model.fit(x, y, **fit_kwargs)`.
@@ -42,7 +43,7 @@ def mnist_fast(seed=None, train_size=60000, epochs=EPOCHS):
         layers.Input((28, 28, 1)), *_conv_block(32), *_conv_block(64),
         layers.Flatten(), layers.Dense(10, activation="softmax"),
     ])
-    steps = epochs * -(-train_size // BATCH_SIZE)
+    steps = epochs * -(-train_size // batch_size)
     model.compile(optimizer=Adam(learning_rate=OneCycle(MAX_LEARNING_RATE, steps)),
                   loss="categorical_crossentropy", metrics=["accuracy"])
-    return model, {"epochs": epochs, "batch_size": BATCH_SIZE}
+    return model, {"epochs": epochs, "batch_size": batch_size}
