@@ -44,6 +44,11 @@ class Policy:
         self.name = name
         self.compute_dtype, self.variable_dtype = _POLICIES[name]
 
+    @classmethod
+    def of(cls, policy):
+        """`policy` if it is a Policy, else the Policy of that name."""
+        return policy if isinstance(policy, cls) else cls(policy)
+
     def autocast(self, device):
         """A context for a forward pass on `device`: autocast to bfloat16, or nothing."""
         if self.compute_dtype == self.variable_dtype:
@@ -66,7 +71,7 @@ _global_policy = Policy("float32")
 def set_global_policy(policy):
     """Sets the policy of the following fit/evaluate/predict calls: a name or a `Policy`."""
     global _global_policy
-    _global_policy = policy if isinstance(policy, Policy) else Policy(policy)
+    _global_policy = Policy.of(policy)
 
 
 def global_policy():

@@ -62,3 +62,25 @@ def test_predict_under_bfloat16_is_float32_and_close(seeded):
     assert mixed.dtype == np.float32
     np.testing.assert_allclose(mixed, exact, atol=3e-2)
     assert not np.array_equal(mixed, exact)  # it really ran in bfloat16
+
+
+def test_a_model_policy_overrides_the_global_one_and_is_saved(seeded, tmp_path):
+    model = small_model()
+    x, _ = data()
+    exact = model.predict(x, verbose=0)
+    model.dtype_policy = "mixed_bfloat16"
+    assert model.dtype_policy == mixed_precision.Policy("mixed_bfloat16")
+    assert mixed_precision.global_policy().name == "float32"
+    mixed = model.predict(x, verbose=0)
+    assert not np.array_equal(mixed, exact)
+    model.save(tmp_path / "m.cnnkit")
+    restored = models.load_model(tmp_path / "m.cnnkit")
+    assert restored.dtype_policy.name == "mixed_bfloat16"
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), mixed)
+    model.dtype_policy = None  # back to following the global policy
+    np.testing.assert_array_equal(model.predict(x, verbose=0), exact)
+
+
+def test_a_bad_model_policy_is_named():
+    with pytest.raises(ValueError, match="Unknown dtype policy 'half'"):
+        models.Sequential().dtype_policy = "half"

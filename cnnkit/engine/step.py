@@ -4,7 +4,6 @@ import collections.abc
 
 import torch
 
-from cnnkit import mixed_precision
 from cnnkit.engine.fusion import run_layers
 
 
@@ -19,7 +18,7 @@ class LossHead:
     def __init__(self, model, loss):
         self.model = model
         self.loss = loss
-        self.policy = mixed_precision.global_policy()
+        self.policy = model.dtype_policy
         last = model.layers[-1]
         self.fused = (
             not loss.from_logits

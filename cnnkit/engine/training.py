@@ -5,7 +5,7 @@ import warnings
 
 import torch
 
-from cnnkit import distributed, mixed_precision
+from cnnkit import distributed
 from cnnkit.callbacks import CallbackList, History, ProgbarLogger
 from cnnkit.engine.data import (
     batch_slices, check_inputs, check_same_length, iterate_batches, split_validation, to_device_tensor,
@@ -191,7 +191,7 @@ def predict(model, x, batch_size=None, verbose="auto", callbacks=None):
     callback_list = make_callbacks(model, callbacks, verbose, {"steps": steps, "verbose": verbose})
     callback_list.on_predict_begin()
     model.eval()
-    policy, outputs = mixed_precision.global_policy(), []
+    policy, outputs = model.dtype_policy, []
     with torch.inference_mode():
         for step, (x_batch,) in enumerate(iterate_batches((x,), batch_size)):
             callback_list.on_predict_batch_begin(step)

@@ -2,7 +2,7 @@
 
 import torch
 
-from cnnkit import losses, metrics as metrics_module, optimizers, saving
+from cnnkit import losses, metrics as metrics_module, mixed_precision, optimizers, saving
 from cnnkit.engine import training
 from cnnkit.engine.fusion import run_layers
 from cnnkit.layers.base import Layer
@@ -38,6 +38,7 @@ class Sequential(torch.nn.Module):
         self.stop_training = False
         self.history = None
         self._optimizer_built = False
+        self._dtype_policy = None
         for layer in layers or []:
             self.add(layer)
 
@@ -105,6 +106,16 @@ class Sequential(torch.nn.Module):
     @property
     def output_shape(self):
         return self._stack[-1].output_shape if self.built else None
+
+    @property
+    def dtype_policy(self):
+        """The mixed-precision policy fit/evaluate/predict run this model under: its own when
+        set (a name or `mixed_precision.Policy`), else the global one at the time of the call."""
+        return self._dtype_policy or mixed_precision.global_policy()
+
+    @dtype_policy.setter
+    def dtype_policy(self, policy):
+        self._dtype_policy = None if policy is None else mixed_precision.Policy.of(policy)
 
     def forward(self, inputs):
         return run_layers(self._stack, inputs)

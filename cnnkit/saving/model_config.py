@@ -14,13 +14,15 @@ from cnnkit.saving.registry import deserialize_layer, serialize_layer
 
 
 def model_config(model):
-    """`{"class_name", "name", "build_input_shape", "layers"}` for a Sequential model."""
+    """`{"class_name", "name", "build_input_shape", "layers"}` for a Sequential model, and
+    "dtype_policy" when the model has its own."""
     entries = [model._input_layer] if model._input_layer is not None else []
     return {
         "class_name": type(model).__name__,
         "name": model.name,
         "build_input_shape": list(model.input_shape) if model.built else None,
         "layers": [serialize_layer(layer) for layer in entries + model.layers],
+        **({"dtype_policy": model._dtype_policy.name} if model._dtype_policy is not None else {}),
     }
 
 
@@ -63,6 +65,10 @@ def model_from_config(config, custom_objects=None, where="config.json"):
             model.add(layer)
         except (TypeError, ValueError) as error:
             raise ModelFileError(f"{where}: layer {index} ('{layer.name}') does not fit the model: {error}") from error
+    try:
+        model.dtype_policy = config.get("dtype_policy")
+    except ValueError as error:
+        raise ModelFileError(f"{where}: entry 'dtype_policy': {error}") from error
     shape = config.get("build_input_shape")
     if shape is not None and not model.built:
         try:
