@@ -295,8 +295,8 @@ def test_fast_model_brings_its_own_training_settings(tmp_path):
     assert status == 0, stderr
     settings = json.loads((only_run_folder(tmp_path) / "run.json").read_text())
     assert (settings["model"], settings["batch_size"], settings["validation_split"]) == ("fast", 128, 0.0)
-    assert settings["epochs"] == 1  # an option given wins over the model's default (3)
-    assert "batch_normalization (BatchNormalization)" in stdout and "val_loss" not in stdout
+    assert settings["epochs"] == 1  # an option given wins over the model's default (2)
+    assert "Total params: 93,322" in stdout and "val_loss" not in stdout
 
 
 @needs_mnist

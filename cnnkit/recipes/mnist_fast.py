@@ -1,32 +1,32 @@
-"""A small batch-normalized convnet that passes 99.2 % MNIST test accuracy in seconds."""
+"""A convnet and schedule that pass 99.2 % MNIST test accuracy in two epochs, computing in bfloat16."""
+
+import torch
 
 from cnnkit import layers, models
+from cnnkit.engine.device import get_device
 from cnnkit.optimizers import Adam
 from cnnkit.optimizers.schedules import OneCycle
 from cnnkit.utils.random import set_random_seed
 
-EPOCHS = 3
+EPOCHS = 2
 BATCH_SIZE = 128
 MAX_LEARNING_RATE = 0.005
-
-
-def _conv_block(filters):
-    return [layers.Conv2D(filters, (3, 3), use_bias=False), layers.BatchNormalization(),
-            layers.Activation("relu"), layers.MaxPooling2D((2, 2))]
 
 
 def mnist_fast(seed=None, train_size=60000, epochs=EPOCHS, batch_size=BATCH_SIZE):
     """A compiled model for MNIST and the keyword arguments of its `fit`.
 
-    Conv2D(32)-BN-ReLU-pool, Conv2D(64)-BN-ReLU-pool, Dense(10, softmax); Adam with a one-cycle
-    learning rate (peak 0.005) over `epochs` epochs of batch 128. Inputs are the seed program's:
-    `(N, 28, 28, 1)` float32 in [0, 1], one-hot labels. On a 2-core AVX-512 CPU it reaches about
+    The seed's convnet (Conv2D 32/64/64, two max-pools, Dense 64), trained by Adam with a
+    one-cycle learning rate (warm-up to 0.005, cosine decay) over `epochs` epochs of batch 128,
+    under the "mixed_bfloat16" policy where the device computes bfloat16 natively (CPUs with
+    AVX-512 BF16 or AMX, recent GPUs). Inputs are the seed program's: `(N, 28, 28, 1)` float32
+    in [0, 1], one-hot labels. On a 2-core AVX-512 CPU it trains in about 14 s to about
     99.2 % test accuracy (see `benchmarks/time_to_accuracy.py`).
 
     Args:
         seed: int or None; when given, seeds every generator first so that runs repeat.
         train_size: number of training images (sets the schedule's length). Default 60000.
-        epochs: int. Default 3.
+        epochs: int. Default 2.
         batch_size: int. Default 128.
 
     Returns:
@@ -35,15 +35,27 @@ def mnist_fast(seed=None, train_size=60000, epochs=EPOCHS, batch_size=BATCH_SIZE
     Example:
         >>> model, fit_kwargs = mnist_fast(seed=0)
         >>> fit_kwargs
-        {'epochs': 3, 'batch_size': 128}
+        {'epochs': 2, 'batch_size': 128}
     """
     if seed is not None:
         set_random_seed(seed)
     model = models.Sequential([
-        layers.Input((28, 28, 1)), *_conv_block(32), *_conv_block(64),
-        layers.Flatten(), layers.Dense(10, activation="softmax"),
+        layers.Input((28, 28, 1)),
+        layers.Conv2D(32, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.Flatten(), layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax"),
     ])
+    if bfloat16_is_native(get_device()):
+        model.dtype_policy = "mixed_bfloat16"
     steps = epochs * -(-train_size // batch_size)
     model.compile(optimizer=Adam(learning_rate=OneCycle(MAX_LEARNING_RATE, steps)),
                   loss="categorical_crossentropy", metrics=["accuracy"])
     return model, {"epochs": epochs, "batch_size": batch_size}
+
+
+def bfloat16_is_native(device):
+    """Whether `device` computes bfloat16 in hardware (else bfloat16 is slower than float32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
