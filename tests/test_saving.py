@@ -333,3 +333,13 @@ def test_no_pickle_in_the_saving_code():
         if name.endswith(".py"):
             text = io.open(os.path.join(folder, name)).read()
             assert "import pickle" not in text and "torch.load(" not in text, name
+
+
+def test_saved_files_get_the_usual_permissions_not_the_temporary_files(trained, tmp_path):
+    model, _, _ = trained
+    mask = os.umask(0o022)
+    try:
+        model.save(tmp_path / "m.cnnkit")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "m.cnnkit").stat().st_mode & 0o777 == 0o644

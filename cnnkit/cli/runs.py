@@ -3,11 +3,11 @@
 import csv
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 from cnnkit.cli._parser import CliError
+from cnnkit.saving.atomic import atomic_write
 
 SETTINGS_FILE = "run.json"
 MODEL_FILE = "model.cnnkit"
@@ -39,18 +39,8 @@ def latest_run_folder(out):
 
 def write_settings(folder, settings):
     """Writes the run's settings as `run.json`, atomically."""
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".run.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(settings, stream, indent=2)
-            stream.write("\n")
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)
-        os.replace(temporary, Path(folder) / SETTINGS_FILE)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(Path(folder) / SETTINGS_FILE) as stream:
+        stream.write((json.dumps(settings, indent=2) + "\n").encode())
 
 
 def read_settings(folder):

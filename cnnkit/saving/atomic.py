@@ -11,7 +11,8 @@ def atomic_write(path):
     """Opens a temporary file next to `path` for binary writing; on success it replaces `path`.
 
     The data is flushed and fsynced before `os.replace`, so a crash at any point leaves
-    the previous file intact. On any error (or Ctrl-C) the temporary file is removed.
+    the previous file intact. On any error (or Ctrl-C) the temporary file is removed. The
+    new file gets the usual permissions (0o666 less the umask), not the temporary's 0o600.
 
     Example:
         >>> import tempfile, os
@@ -28,11 +29,18 @@ def atomic_write(path):
             yield file
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     _fsync_directory(path.parent)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_directory(directory):

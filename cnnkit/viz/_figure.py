@@ -5,7 +5,8 @@ figure registry to leak into, and the caller's pyplot backend is left alone.
 """
 
 import os
-import tempfile
+
+from cnnkit.saving.atomic import atomic_write
 
 
 def new_figure(width_px, height_px, dpi=100):
@@ -26,24 +27,9 @@ def new_figure(width_px, height_px, dpi=100):
 
 def save_figure(figure, path):
     """Writes `figure` as a PNG at `path` atomically and releases its memory. Returns `path`."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
     try:
-        with os.fdopen(handle, "wb") as stream:
+        with atomic_write(path) as stream:
             figure.savefig(stream, format="png", dpi=figure.dpi)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
     finally:
         figure.clear()
-    return path
-
-
-def _umask():
-    """The process's umask (read by setting it, then restoring it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return os.fspath(path)
