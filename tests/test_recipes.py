@@ -39,7 +39,7 @@ def test_fast_recipe_is_the_seed_convnet_with_adam_one_cycle_and_its_fit_setting
     assert fit_kwargs == {"epochs": 3, "batch_size": 100}
     assert model.count_params() == 93_322 and model.loss is not None
     schedule = model.optimizer._schedule
-    assert (schedule.total_steps, schedule.max_learning_rate) == (30, 0.005)
+    assert (schedule.total_steps, schedule.max_learning_rate) == (30, 0.006)
     expected = "mixed_bfloat16" if bfloat16_is_native(cnnkit.get_device()) else "float32"
     assert model.dtype_policy.name == expected
     assert RECIPES["fast"] is mnist_fast
