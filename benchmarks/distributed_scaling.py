@@ -23,8 +23,9 @@ import time
 import torch
 
 import cnnkit
-from cnnkit import distributed, layers, models
+from cnnkit import distributed
 from cnnkit.callbacks import Callback
+from cnnkit.recipes import seed_convnet
 
 
 class EpochTimer(Callback):
@@ -36,13 +37,7 @@ class EpochTimer(Callback):
 
 
 def seed_model():
-    model = models.Sequential([
-        layers.Input((28, 28, 1)),
-        layers.Conv2D(32, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.Flatten(), layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax"),
-    ])
+    model = seed_convnet()
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 

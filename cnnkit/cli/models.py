@@ -8,33 +8,12 @@ of training images, epochs and batch size (a learning-rate schedule needs them).
 
 from typing import Callable, NamedTuple
 
-from cnnkit import layers, models
-from cnnkit.recipes import mnist_fast
+from cnnkit.recipes import mnist_fast, seed_convnet
 
 
 class NamedModel(NamedTuple):
     build: Callable  # build(train_size, epochs, batch_size) -> Sequential
     defaults: dict
-
-
-def build_seed_model():
-    """The seed's small convnet: three convolutions, two poolings, two dense layers (93,322 weights).
-
-    Example:
-        >>> build_seed_model().count_params()
-        93322
-    """
-    return models.Sequential([
-        layers.Input((28, 28, 1)),
-        layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.Flatten(),
-        layers.Dense(64, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ])
 
 
 def build_fast_model(train_size, epochs, batch_size):
@@ -44,6 +23,6 @@ def build_fast_model(train_size, epochs, batch_size):
 
 
 MODELS = {
-    "seed": NamedModel(lambda *_: build_seed_model(), {}),
+    "seed": NamedModel(lambda *_: seed_convnet(), {}),
     "fast": NamedModel(build_fast_model, {"epochs": 2, "batch_size": 128, "validation_split": 0.0}),
 }

@@ -8,7 +8,8 @@ Example:
 """
 
 from cnnkit.recipes.mnist_fast import mnist_fast
+from cnnkit.recipes.seed_convnet import seed_convnet
 
 RECIPES = {"fast": mnist_fast}
 
-__all__ = ["RECIPES", "mnist_fast"]
+__all__ = ["RECIPES", "mnist_fast", "seed_convnet"]

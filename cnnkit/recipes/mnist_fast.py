@@ -2,10 +2,10 @@
 
 import torch
 
-from cnnkit import layers, models
 from cnnkit.engine.device import get_device
 from cnnkit.optimizers import Adam
 from cnnkit.optimizers.schedules import OneCycle
+from cnnkit.recipes.seed_convnet import seed_convnet
 from cnnkit.utils.random import set_random_seed
 
 EPOCHS = 2
@@ -39,13 +39,7 @@ def mnist_fast(seed=None, train_size=60000, epochs=EPOCHS, batch_size=BATCH_SIZE
     """
     if seed is not None:
         set_random_seed(seed)
-    model = models.Sequential([
-        layers.Input((28, 28, 1)),
-        layers.Conv2D(32, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.Flatten(), layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax"),
-    ])
+    model = seed_convnet()
     if bfloat16_is_native(get_device()):
         model.dtype_policy = "mixed_bfloat16"
     steps = epochs * -(-train_size // batch_size)
