@@ -46,11 +46,11 @@ def run(args):
     probabilities = model.predict(batch, verbose=0)
     for path, row in zip(args.images, probabilities):
         best = np.argsort(row)[::-1][:TOP]
-        top = [[int(label), round(float(row[label]), 4)] for label in best]
+        top = [[int(label), float(f"{row[label]:.4g}")] for label in best]  # 4 significant digits: small ones stay visible
         if args.json:
             print(json.dumps({"image": path, "class": top[0][0], "top3": top}))
         else:
-            print(f"{path}: {top[0][0]}  (" + ", ".join(f"{label}: {p:.3f}" for label, p in top) + ")")
+            print(f"{path}: {top[0][0]}  (" + ", ".join(f"{label}: {_probability(p)}" for label, p in top) + ")")
     return 0
 
 
@@ -61,3 +61,8 @@ def _input_shape(model):
         raise CliError(f"model '{model.name}' takes inputs of shape {shape}; predict needs images "
                        "(None, height, width, 1 or 3)")
     return shape[1:]
+
+
+def _probability(p):
+    """0.981 as "0.981"; below 0.001 in scientific notation, so that a tiny one does not read as zero."""
+    return f"{p:.3f}" if p >= 1e-3 else f"{p:.1e}"
