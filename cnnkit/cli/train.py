@@ -30,8 +30,8 @@ Train a model and save it with its history and pictures in a new run folder.
 With no options: the seed convnet on MNIST, 5 epochs, batch 64, rmsprop, 10% of the
 training images held out for validation; about 0.99 test accuracy. `--model fast` is
 cnnkit.recipes.mnist_fast: 2 epochs of batch 128 in bfloat16 where native, no
-validation split, about 0.992 in seconds. The run folder gets model.cnnkit, history.csv, run.json (the settings),
-curves.png, confusion.png and mistakes.png.
+validation split, about 0.992 in seconds. The run folder gets model.cnnkit,
+history.csv, run.json (the settings), curves.png, confusion.png and mistakes.png.
 
 `--nproc N` trains data-parallel in N processes on this machine (torch.distributed;
 `--batch-size` stays the global batch); under `torchrun` the command joins its group."""
