@@ -4,6 +4,7 @@ Usage: python _distributed_worker.py SCENARIO OUT_DIR
   train: fits, evaluates and predicts on tiny data; writes OUT_DIR/rank<R>.npz
   die:   rank 1 exits in the middle of fit; rank 0 must fail, not hang
   hang:  rank 1 stops responding in the middle of fit; rank 0 must fail after the timeout
+  stop:  a callback on rank 1 alone stops training at its third step; both ranks stop there
 """
 
 import os
@@ -62,6 +63,23 @@ class FailAt(callbacks.Callback):
             time.sleep(300) if self.hang else os._exit(3)
 
 
+class StopAt(callbacks.Callback):
+    """Rank 1 alone asks to stop after its third step (as TerminateOnNaN would on a local NaN)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 2 and distributed.rank() == 1:
+            self.model.stop_training = True
+
+
+def stop(out):
+    distributed.configure(timeout=20)
+    x, y = tiny_data(TRAIN_SIZE, 1)
+    model = tiny_model()
+    model.fit(x, y, batch_size=BATCH, epochs=5, verbose=0, callbacks=[StopAt()])
+    np.savez(os.path.join(out, f"rank{distributed.rank()}.npz"), iterations=model.optimizer.iterations,
+             epochs=len(model.history.epoch))
+
+
 def fail(out, hang=False):
     distributed.configure(timeout=5)
     x, y = tiny_data(TRAIN_SIZE, 1)
@@ -71,4 +89,5 @@ def fail(out, hang=False):
 if __name__ == "__main__":
     torch.set_num_threads(1)
     cnnkit.set_device("cpu")
-    {"train": train, "die": fail, "hang": lambda out: fail(out, hang=True)}[sys.argv[1]](sys.argv[2])
+    scenarios = {"train": train, "stop": stop, "die": fail, "hang": lambda out: fail(out, hang=True)}
+    scenarios[sys.argv[1]](sys.argv[2])

@@ -118,6 +118,19 @@ def test_a_lost_process_makes_the_others_fail_not_hang(scenario, message, tmp_pa
     assert time.monotonic() - started < 60
 
 
+def test_a_stop_asked_on_one_process_stops_all_at_the_same_step(tmp_path):
+    pair = start_pair("stop", tmp_path)
+    try:
+        outputs = [process.communicate(timeout=60) for process in pair]
+    finally:
+        for process in pair:
+            process.kill()
+    assert [process.returncode for process in pair] == [0, 0], [error[-2000:] for _, error in outputs]
+    for rank in (0, 1):
+        with np.load(tmp_path / f"rank{rank}.npz") as saved:
+            assert (int(saved["iterations"]), int(saved["epochs"])) == (3, 1)
+
+
 # -- pieces, in this process -----------------------------------------------------------
 
 def test_shares_tile_a_batch_with_sizes_differing_by_at_most_one():

@@ -36,6 +36,13 @@ def broadcast_text(text, source=0):
     return bytes(buffer.cpu().tolist()).decode()
 
 
+def any_process(flag):
+    """True on every process when `flag` is true on at least one (one small all-reduce)."""
+    tensor = torch.tensor([int(bool(flag))], dtype=torch.int32, device=communication_device())
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return bool(tensor)
+
+
 def all_reduce_metrics(metrics):
     """Sums every metric's `total` and `count` over the processes, in one collective.
 

@@ -9,6 +9,7 @@ torchrun it is a `Replica`, which:
   the gradient weight that makes a short last batch count as on one process;
 - shards evaluation and prediction data contiguously (no padding, each sample once);
 - all-reduces metric sums and counts, and gathers predictions;
+- stops every process when a callback on one sets `model.stop_training`;
 - silences progress bars off rank 0.
 
 Example (under `torchrun --nproc_per_node 2`):
@@ -21,7 +22,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from cnnkit.distributed.process_group import initialize
-from cnnkit.distributed.reduce import all_reduce_metrics, broadcast_int, gather_rows
+from cnnkit.distributed.reduce import all_reduce_metrics, any_process, broadcast_int, gather_rows
 from cnnkit.distributed.sharding import draw_seed, epoch_order, gradient_weight, share
 from cnnkit.engine.data import batch_slices
 from cnnkit.engine.device import get_device
@@ -130,6 +131,10 @@ class Replica:
 
     def all_reduce(self, metrics):
         all_reduce_metrics(metrics)
+
+    def anyone(self, flag):
+        """True on every process when `flag` is true on at least one."""
+        return any_process(flag)
 
     def gather_predictions(self, outputs, output_shape, n):
         """All `n` predictions, in the original order, on every process."""

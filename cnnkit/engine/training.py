@@ -90,7 +90,7 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
         if validation is not None:
             logs.update(run_test(head, trackers, *validation, validation_batch_size, prefix="val_", replica=replica))
         callback_list.on_epoch_end(epoch, logs)
-        if model.stop_training:
+        if stop_requested(model, replica):
             break
     callback_list.on_train_end()
     return history
@@ -132,11 +132,19 @@ def run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_
         callback_list.on_train_batch_begin(step)
         train_step(head, model.optimizer, loss_tracker, metrics, x_batch, y_batch)
         callback_list.on_train_batch_end(step, logs)
-        if model.stop_training:
+        if stop_requested(model, replica):
             break
     if replica is not None:
         replica.all_reduce(trackers)
     return dict(logs)
+
+
+def stop_requested(model, replica):
+    """`model.stop_training`; with several processes, set on all as soon as one sets it (so none
+    waits forever in a collective the others have left)."""
+    if replica is not None:
+        model.stop_training = replica.anyone(model.stop_training)
+    return model.stop_training
 
 
 def run_test(head, trackers, x, y, batch_size, prefix="", callback_list=None, replica=None):
