@@ -5,6 +5,7 @@ Usage: python _distributed_worker.py SCENARIO OUT_DIR
   die:   rank 1 exits in the middle of fit; rank 0 must fail, not hang
   hang:  rank 1 stops responding in the middle of fit; rank 0 must fail after the timeout
   stop:  a callback on rank 1 alone stops training at its third step; both ranks stop there
+  batchnorm: trains a batch-normalized model; writes its weights, moving statistics included
 """
 
 import os
@@ -80,6 +81,16 @@ def stop(out):
              epochs=len(model.history.epoch))
 
 
+def batchnorm(out):
+    x, y = tiny_data(TRAIN_SIZE, 1)
+    cnnkit.set_random_seed(0)
+    model = models.Sequential([layers.Input((6, 6, 1)), layers.Conv2D(2, 3), layers.BatchNormalization(),
+                               layers.Flatten(), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0)
+    np.savez(os.path.join(out, f"rank{distributed.rank()}.npz"), *model.get_weights())
+
+
 def fail(out, hang=False):
     distributed.configure(timeout=5)
     x, y = tiny_data(TRAIN_SIZE, 1)
@@ -89,5 +100,6 @@ def fail(out, hang=False):
 if __name__ == "__main__":
     torch.set_num_threads(1)
     cnnkit.set_device("cpu")
-    scenarios = {"train": train, "stop": stop, "die": fail, "hang": lambda out: fail(out, hang=True)}
+    scenarios = {"train": train, "stop": stop, "batchnorm": batchnorm, "die": fail,
+                 "hang": lambda out: fail(out, hang=True)}
     scenarios[sys.argv[1]](sys.argv[2])

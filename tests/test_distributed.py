@@ -131,6 +131,21 @@ def test_a_stop_asked_on_one_process_stops_all_at_the_same_step(tmp_path):
             assert (int(saved["iterations"]), int(saved["epochs"])) == (3, 1)
 
 
+def test_moving_statistics_end_the_same_on_every_process(tmp_path):
+    pair = start_pair("batchnorm", tmp_path)
+    try:
+        outputs = [process.communicate(timeout=60) for process in pair]
+    finally:
+        for process in pair:
+            process.kill()
+    assert [process.returncode for process in pair] == [0, 0], [error[-2000:] for _, error in outputs]
+    with np.load(tmp_path / "rank0.npz") as first, np.load(tmp_path / "rank1.npz") as second:
+        assert len(first.files) == 8  # conv kernel, bias; gamma, beta, moving mean, variance; dense kernel, bias
+        for name in first.files:
+            np.testing.assert_allclose(first[name], second[name], rtol=1e-6, err_msg=name)
+        assert not np.allclose(first["arr_4"], 0.0)  # the moving mean did move
+
+
 # -- pieces, in this process -----------------------------------------------------------
 
 def test_shares_tile_a_batch_with_sizes_differing_by_at_most_one():

@@ -36,6 +36,18 @@ def broadcast_text(text, source=0):
     return bytes(buffer.cpu().tolist()).decode()
 
 
+def average_tensors(tensors):
+    """Replaces each tensor by its mean over the processes (one collective for all)."""
+    packed = torch.cat([tensor.detach().reshape(-1) for tensor in tensors]).to(communication_device())
+    dist.all_reduce(packed)
+    packed /= dist.get_world_size()
+    start = 0
+    with torch.no_grad():
+        for tensor in tensors:
+            tensor.copy_(packed[start:start + tensor.numel()].view_as(tensor))
+            start += tensor.numel()
+
+
 def any_process(flag):
     """True on every process when `flag` is true on at least one (one small all-reduce)."""
     tensor = torch.tensor([int(bool(flag))], dtype=torch.int32, device=communication_device())

@@ -10,6 +10,7 @@ torchrun it is a `Replica`, which:
 - shards evaluation and prediction data contiguously (no padding, each sample once);
 - all-reduces metric sums and counts, and gathers predictions;
 - stops every process when a callback on one sets `model.stop_training`;
+- averages moving statistics (BatchNormalization's) over the processes after each epoch;
 - silences progress bars off rank 0.
 
 Example (under `torchrun --nproc_per_node 2`):
@@ -22,7 +23,9 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from cnnkit.distributed.process_group import initialize
-from cnnkit.distributed.reduce import all_reduce_metrics, any_process, broadcast_int, gather_rows
+from cnnkit.distributed.reduce import (
+    all_reduce_metrics, any_process, average_tensors, broadcast_int, gather_rows,
+)
 from cnnkit.distributed.sharding import draw_seed, epoch_order, gradient_weight, share
 from cnnkit.engine.data import batch_slices
 from cnnkit.engine.device import get_device
@@ -131,6 +134,14 @@ class Replica:
 
     def all_reduce(self, metrics):
         all_reduce_metrics(metrics)
+
+    def average_statistics(self, model):
+        """Averages the weights training changes without gradients (BatchNormalization's moving
+        statistics, which each process updates from its own shard) over the processes, as
+        Keras's distribution strategies aggregate them; called once per epoch."""
+        statistics = [p for p in model.parameters() if not p.requires_grad]
+        if statistics:
+            average_tensors(statistics)
 
     def anyone(self, flag):
         """True on every process when `flag` is true on at least one."""

@@ -136,6 +136,7 @@ def run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_
             break
     if replica is not None:
         replica.all_reduce(trackers)
+        replica.average_statistics(model)
     return dict(logs)
 
 
