@@ -36,7 +36,7 @@ class Policy:
     """
 
     def __init__(self, name):
-        if name not in _POLICIES:
+        if not isinstance(name, str) or name not in _POLICIES:
             raise ValueError(
                 f"Unknown dtype policy {name!r}. Expected one of: {', '.join(_POLICIES)}. "
                 f"(mixed_float16 is not supported: it needs loss scaling.)"

@@ -5,7 +5,9 @@ Usage: python _distributed_worker.py SCENARIO OUT_DIR
   die:   rank 1 exits in the middle of fit; rank 0 must fail, not hang
   hang:  rank 1 stops responding in the middle of fit; rank 0 must fail after the timeout
   stop:  a callback on rank 1 alone stops training at its third step; both ranks stop there
-  batchnorm: trains a batch-normalized model; writes its weights, moving statistics included
+  batchnorm: trains batch-normalized models, down to last batches of 1 sample (a share of 1 and
+         an empty one); writes the weights, moving statistics included
+  resume: only rank 0 finds a BackupAndRestore backup (no shared disk); both resume from it
 """
 
 import os
@@ -85,10 +87,21 @@ def batchnorm(out):
     x, y = tiny_data(TRAIN_SIZE, 1)
     cnnkit.set_random_seed(0)
     model = models.Sequential([layers.Input((6, 6, 1)), layers.Conv2D(2, 3), layers.BatchNormalization(),
-                               layers.Flatten(), layers.Dense(3, activation="softmax")])
+                               layers.Flatten(), layers.Dense(4), layers.BatchNormalization(),
+                               layers.Dense(3, activation="softmax")])
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
-    model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0)
+    model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0)  # last batch: 3 samples, shares of 2 and 1
+    model.fit(x[:49], y[:49], batch_size=BATCH, verbose=0)  # last batch: 1 sample, shares of 1 and 0
     np.savez(os.path.join(out, f"rank{distributed.rank()}.npz"), *model.get_weights())
+
+
+def resume(out):
+    x, y = tiny_data(TRAIN_SIZE, 1)
+    model = tiny_model()
+    backup = callbacks.BackupAndRestore(os.path.join(out, f"backup{distributed.rank()}"))
+    history = model.fit(x, y, batch_size=BATCH, epochs=4, verbose=0, callbacks=[backup])
+    np.savez(os.path.join(out, f"rank{distributed.rank()}.npz"), *model.get_weights(),
+             epochs=history.epoch)
 
 
 def fail(out, hang=False):
@@ -100,6 +113,6 @@ def fail(out, hang=False):
 if __name__ == "__main__":
     torch.set_num_threads(1)
     cnnkit.set_device("cpu")
-    scenarios = {"train": train, "stop": stop, "batchnorm": batchnorm, "die": fail,
+    scenarios = {"train": train, "stop": stop, "batchnorm": batchnorm, "resume": resume, "die": fail,
                  "hang": lambda out: fail(out, hang=True)}
     scenarios[sys.argv[1]](sys.argv[2])

@@ -75,3 +75,17 @@ def test_get_weights_returns_copies_that_training_leaves_alone():
     before = layer.get_weights()
     layer.train()(torch.from_numpy(X))
     assert before[2].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_batch_of_one_vector_trains_as_in_keras_variance_zero(fresh_names):
+    """torch's batch_norm refuses one value per channel in training; Keras's output is beta."""
+    layer = layers.BatchNormalization(momentum=0.5, beta_initializer="ones")
+    layer.build_for((None, 3))
+    layer.train()
+    x = torch.tensor([[1.0, -2.0, 4.0]], requires_grad=True)
+    out = layer(x)
+    np.testing.assert_array_equal(out.detach().numpy(), [[1.0, 1.0, 1.0]])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(layer.moving_mean.detach().numpy(), [0.5, -1.0, 2.0])
+    np.testing.assert_allclose(layer.moving_variance.detach().numpy(), [0.5, 0.5, 0.5])

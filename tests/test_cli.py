@@ -312,3 +312,9 @@ def test_nproc_trains_in_two_processes_with_one_output(tmp_path):
     assert len((folder / "history.csv").read_text().splitlines()) == 2  # header + one epoch, written once
     assert {"model.cnnkit", "curves.png", "confusion.png", "mistakes.png"} <= {p.name for p in folder.iterdir()}
     assert json.loads((folder / "run.json").read_text())["seed"] == 2
+
+
+def test_nproc_that_does_not_divide_the_batch_fails_before_starting_processes(tmp_path, capsys):
+    assert main(["train", "--nproc", "3", "--out", str(tmp_path)]) == 1
+    assert "--batch-size 64 is the global batch, split evenly over the processes: use a multiple of --nproc 3" \
+        in capsys.readouterr().err

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 import cnnkit
-from cnnkit import distributed
-from cnnkit.distributed.replica import Replica, _ScaleGradient
+from cnnkit import callbacks, distributed, layers, models
+from cnnkit.distributed.replica import Replica, _ScaleGradient, moving_statistics, moving_statistics_kept
 from cnnkit.distributed.sharding import draw_seed, epoch_order, gradient_weight, share
 
 TESTS = Path(__file__).parent
@@ -140,10 +140,41 @@ def test_moving_statistics_end_the_same_on_every_process(tmp_path):
             process.kill()
     assert [process.returncode for process in pair] == [0, 0], [error[-2000:] for _, error in outputs]
     with np.load(tmp_path / "rank0.npz") as first, np.load(tmp_path / "rank1.npz") as second:
-        assert len(first.files) == 8  # conv kernel, bias; gamma, beta, moving mean, variance; dense kernel, bias
+        assert len(first.files) == 14  # conv, batch norm (4 weights), dense, batch norm, dense
         for name in first.files:
             np.testing.assert_allclose(first[name], second[name], rtol=1e-6, err_msg=name)
         assert not np.allclose(first["arr_4"], 0.0)  # the moving mean did move
+
+
+def test_a_backup_only_rank_0_can_read_resumes_every_process_from_it(tmp_path):
+    """No shared disk: rank 0 alone finds the backup; all processes start at its epoch with its weights."""
+    x, y = worker.tiny_data(worker.TRAIN_SIZE, 1)
+    model = worker.tiny_model()
+    model.fit(x, y, batch_size=worker.BATCH, epochs=2, verbose=0,
+              callbacks=[callbacks.BackupAndRestore(str(tmp_path / "backup0"), delete_checkpoint=False)])
+    pair = start_pair("resume", tmp_path)
+    try:
+        outputs = [process.communicate(timeout=60) for process in pair]
+    finally:
+        for process in pair:
+            process.kill()
+    assert [process.returncode for process in pair] == [0, 0], [error[-2000:] for _, error in outputs]
+    with np.load(tmp_path / "rank0.npz") as first, np.load(tmp_path / "rank1.npz") as second:
+        assert list(first["epochs"]) == [0, 1, 2, 3] and list(second["epochs"]) == [2, 3]
+        for name in first.files:
+            if name != "epochs":
+                np.testing.assert_allclose(first[name], second[name], rtol=1e-6, err_msg=name)
+
+
+def test_moving_statistics_kept_puts_them_back(fresh_names):
+    model = models.Sequential([layers.Input((4,)), layers.Dense(3), layers.BatchNormalization()])
+    model.train()
+    before = [s.detach().clone() for s in moving_statistics(model)]
+    with moving_statistics_kept(model):
+        model(torch.randn(5, 4))
+        assert not torch.equal(moving_statistics(model)[0], before[0])
+    for kept, original in zip(moving_statistics(model), before):
+        assert torch.equal(kept, original)
 
 
 # -- pieces, in this process -----------------------------------------------------------
@@ -187,6 +218,7 @@ def test_global_batch_size_must_split_evenly():
     assert replica.local_batch_size(96) == 32
     with pytest.raises(ValueError, match=r"received batch_size=64, which 3 does not divide.*batch_size=63"):
         replica.local_batch_size(64)
+    assert replica.inference_batch_size(32) == 11  # evaluate/predict: any size gives the same result
 
 
 def test_a_single_process_is_not_distributed(monkeypatch):

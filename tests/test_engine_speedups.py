@@ -90,3 +90,15 @@ def test_keeping_freed_memory_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("CNNKIT_KEEP_FREED_MEMORY", "0")
     monkeypatch.setattr(host_memory, "_state", {"done": False, "kept": False})
     assert host_memory.keep_freed_memory() is False
+
+
+def test_a_subclass_or_a_hook_is_never_skipped_by_the_rewrite():
+    class LoggedConv(layers.Conv2D):
+        def call(self, inputs):
+            return super().call(inputs)
+
+    pool = layers.MaxPooling2D()
+    assert not _relu_then_max_pool(LoggedConv(2, 3, activation="relu"), pool)
+    hooked = layers.Conv2D(2, 3, activation="relu")
+    hooked.register_forward_hook(lambda *args: None)
+    assert not _relu_then_max_pool(hooked, pool)

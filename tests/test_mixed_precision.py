@@ -84,3 +84,8 @@ def test_a_model_policy_overrides_the_global_one_and_is_saved(seeded, tmp_path):
 def test_a_bad_model_policy_is_named():
     with pytest.raises(ValueError, match="Unknown dtype policy 'half'"):
         models.Sequential().dtype_policy = "half"
+
+
+def test_a_saved_policy_that_is_not_a_name_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"Unknown dtype policy \{'name': 'float32'\}"):
+        mixed_precision.Policy({"name": "float32"})

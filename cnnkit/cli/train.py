@@ -66,6 +66,9 @@ def run(args):
         cnnkit.set_device(args.device)
     folder, settings = _open_run(args)
     if args.nproc > 1:
+        if settings["batch_size"] % args.nproc:
+            raise CliError(f"--batch-size {settings['batch_size']} is the global batch, split evenly over the "
+                           f"processes: use a multiple of --nproc {args.nproc}")
         return _launch(args.nproc, folder, args.device)
     main = distributed.is_main_process()  # under torchrun, rank 0 prints and writes
     cnnkit.set_random_seed(settings["seed"])

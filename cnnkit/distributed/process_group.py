@@ -91,15 +91,25 @@ def initialize():
 
 
 def _leave_group():
-    """Destroys the group cnnkit created: a group still alive at interpreter exit can abort the process."""
-    if _group_ready():
-        dist.destroy_process_group()
+    """At exit, destroys the group cnnkit created, once every process got there: a group left
+    alive, or torn down while a peer still talks to it, can abort the process ("terminate called")."""
+    if not _group_ready():
+        return
+    try:
+        if dist.get_backend() == "gloo":
+            options = {"timeout": _settings["timeout"]} if _settings["timeout"] is not None else {}
+            dist.monitored_barrier(**options)
+        else:
+            barrier()
+    except (RuntimeError, ValueError):  # a peer is gone: nothing to wait for
+        pass
+    dist.destroy_process_group()
 
 
 def _pin_device_to_local_rank():
-    """One GPU per process: plain "cuda" becomes cuda:LOCAL_RANK."""
+    """One GPU per process: "cuda" (or any "cuda:N") becomes cuda:LOCAL_RANK."""
     device = get_device()
-    if device.type == "cuda" and device.index is None:
+    if device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         set_device(device)
     if device.type == "cuda":

@@ -18,6 +18,8 @@ Example (under `torchrun --nproc_per_node 2`):
     2
 """
 
+import contextlib
+
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
@@ -29,6 +31,7 @@ from cnnkit.distributed.reduce import (
 from cnnkit.distributed.sharding import draw_seed, epoch_order, gradient_weight, share
 from cnnkit.engine.data import batch_slices
 from cnnkit.engine.device import get_device
+from cnnkit.layers.batch_normalization import BatchNormalization
 
 
 def replica():
@@ -87,8 +90,10 @@ class ReplicaHead:
 
     def empty_step(self, x):
         """A process with no sample in a tiny last batch still joins the gradient all-reduce:
-        it runs one stand-in sample, contributing a zero gradient and a zero loss to the metrics."""
-        predictions, loss = self.ddp(*self.stand_in)
+        it runs one stand-in sample, contributing a zero gradient, a zero loss to the metrics and
+        nothing to the moving statistics."""
+        with moving_statistics_kept(self.model):
+            predictions, loss = self.ddp(*self.stand_in)
         return predictions[:0], loss * 0.0
 
 
@@ -102,6 +107,10 @@ class Replica:
     def verbose(self, verbose):
         """Progress is printed by rank 0 only."""
         return verbose if self.rank == 0 else 0
+
+    def inference_batch_size(self, batch_size):
+        """This process's batch for evaluate/predict, where the size changes no result: rounded up."""
+        return -(-batch_size // self.world_size)
 
     def local_batch_size(self, batch_size):
         """This process's part of the global `batch_size`; raises unless it splits evenly."""
@@ -136,12 +145,16 @@ class Replica:
         all_reduce_metrics(metrics)
 
     def average_statistics(self, model):
-        """Averages the weights training changes without gradients (BatchNormalization's moving
-        statistics, which each process updates from its own shard) over the processes, as
-        Keras's distribution strategies aggregate them; called once per epoch."""
-        statistics = [p for p in model.parameters() if not p.requires_grad]
+        """Averages BatchNormalization's moving statistics, which each process updates from its
+        own shard, over the processes, as Keras's distribution strategies aggregate them; called
+        once per epoch. Frozen weights are left alone (averaging could round them)."""
+        statistics = moving_statistics(model)
         if statistics:
             average_tensors(statistics)
+
+    def agree(self, value):
+        """Rank 0's int `value` (e.g. the epoch a resumed run starts at), on every process."""
+        return broadcast_int(value)
 
     def anyone(self, flag):
         """True on every process when `flag` is true on at least one."""
@@ -151,6 +164,25 @@ class Replica:
         """All `n` predictions, in the original order, on every process."""
         local = torch.cat(outputs) if outputs else torch.empty((0, *output_shape[1:]), device=get_device())
         return gather_rows(local, n)
+
+
+def moving_statistics(model):
+    """The moving means and variances of the model's trainable BatchNormalization layers."""
+    return [statistic for layer in model.layers if isinstance(layer, BatchNormalization) and layer.trainable
+            for statistic in (layer.moving_mean, layer.moving_variance)]
+
+
+@contextlib.contextmanager
+def moving_statistics_kept(model):
+    """Runs the block, then puts the moving statistics back as they were before it."""
+    statistics = moving_statistics(model)
+    saved = [statistic.detach().clone() for statistic in statistics]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for statistic, value in zip(statistics, saved):
+                statistic.copy_(value)
 
 
 def _rows(tensors, order, start, stop):

@@ -18,6 +18,9 @@ Example:
 
 import torch
 
+from cnnkit.layers.activation import Activation
+from cnnkit.layers.conv2d import Conv2D
+from cnnkit.layers.dense import Dense
 from cnnkit.layers.pooling import MaxPooling2D
 
 
@@ -36,5 +39,10 @@ def run_layers(layers, x):
 
 
 def _relu_then_max_pool(layer, following):
-    return (getattr(layer, "activation", None) is torch.relu and hasattr(layer, "preactivation")
-            and type(following) is MaxPooling2D)
+    """Only cnnkit's own layers, without hooks: a subclass's call() or a hook must not be skipped."""
+    return (type(layer) in (Conv2D, Dense, Activation) and layer.activation is torch.relu
+            and type(following) is MaxPooling2D and not _has_hooks(layer) and not _has_hooks(following))
+
+
+def _has_hooks(module):
+    return bool(module._forward_hooks or module._forward_pre_hooks)

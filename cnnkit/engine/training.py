@@ -78,12 +78,12 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
     callback_list = make_callbacks(model, [*(callbacks or []), history], verbose,
                                    {"epochs": epochs, "steps": steps, "verbose": verbose})
     head = LossHead(model, model.loss)
-    if replica is not None:
-        head = replica.wrap(head)
     trackers = model.metric_trackers()
     model.stop_training = False
     callback_list.on_train_begin()
     initial_epoch = take_resume_epoch(model, initial_epoch)
+    if replica is not None:  # after a resume: DDP starts every process from rank 0's weights and epoch
+        head, initial_epoch = replica.wrap(head), replica.agree(initial_epoch)
     for epoch in range(initial_epoch, epochs):
         logs = run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_list, replica)
         warn_if_loss_not_finite(logs, epoch)
@@ -173,7 +173,7 @@ def evaluate(model, x, y, batch_size=None, verbose="auto", callbacks=None, retur
     replica = distributed.replica()
     x, y = prepare_data(model, x, y)
     if replica is not None:
-        verbose, batch_size = replica.verbose(verbose), replica.local_batch_size(batch_size)
+        verbose, batch_size = replica.verbose(verbose), replica.inference_batch_size(batch_size)
         x, y = replica.shard(x, y)
     steps = len(batch_slices(len(x), batch_size))
     callback_list = make_callbacks(model, callbacks, verbose, {"steps": steps, "verbose": verbose})
@@ -194,7 +194,7 @@ def predict(model, x, batch_size=None, verbose="auto", callbacks=None):
     x = prepare_inputs(model, x)
     total = len(x)
     if replica is not None:
-        verbose, batch_size = replica.verbose(verbose), replica.local_batch_size(batch_size)
+        verbose, batch_size = replica.verbose(verbose), replica.inference_batch_size(batch_size)
         (x,) = replica.shard(x)
     steps = len(batch_slices(len(x), batch_size))
     callback_list = make_callbacks(model, callbacks, verbose, {"steps": steps, "verbose": verbose})

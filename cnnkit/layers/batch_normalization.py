@@ -83,11 +83,23 @@ class BatchNormalization(Layer):
         if not (self.training and self.trainable):
             return F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
                                 False, 0.0, self.epsilon).movedim(1, -1)
+        if x.numel() == x.shape[1]:
+            return self.normalize_single_values(inputs)
         mean, variance = torch.zeros_like(self.moving_mean), torch.zeros_like(self.moving_variance)
         # momentum=1 makes torch write the batch's mean and (unbiased) variance into the buffers
         outputs = F.batch_norm(x, mean, variance, self.gamma, self.beta, True, 1.0, self.epsilon)
         self.update_moving_statistics(mean, variance, x.numel() // x.shape[1])
         return outputs.movedim(1, -1)
+
+    def normalize_single_values(self, inputs):
+        """Training on one value per channel (a batch of one vector): torch's batch_norm refuses
+        it; Keras takes the variance as 0, so the output is `beta`."""
+        mean = inputs.reshape(-1)
+        outputs = (inputs - mean) * torch.rsqrt(torch.tensor(self.epsilon, dtype=inputs.dtype))
+        outputs = outputs * self.gamma if self.gamma is not None else outputs
+        outputs = outputs + self.beta if self.beta is not None else outputs
+        self.update_moving_statistics(mean, torch.zeros_like(mean), 1)
+        return outputs
 
     @torch.no_grad()
     def update_moving_statistics(self, mean, unbiased_variance, count):
