@@ -11,6 +11,8 @@ __version__ = "0.1.0"
 
 from cnnkit import mixed_precision
 from cnnkit.engine.device import get_device, set_device
-from cnnkit.utils.random import set_random_seed
+from cnnkit.utils.random import seed_from_environment, set_random_seed
+
+seed_from_environment()
 
 __all__ = ["__version__", "get_device", "set_device", "set_random_seed"]

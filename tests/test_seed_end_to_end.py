@@ -31,7 +31,8 @@ EXPECTED_ROWS = [
 
 @pytest.fixture(scope="module")
 def seed_output():
-    env = {**os.environ, "CNNKIT_DATA": str(DATA), "CNNKIT_DEVICE": "cpu"}
+    # CNNKIT_SEED: the program never seeds itself, and an unlucky run can end just under 0.99 (0.9898 seen)
+    env = {**os.environ, "CNNKIT_DATA": str(DATA), "CNNKIT_DEVICE": "cpu", "CNNKIT_SEED": "0"}
     done = subprocess.run([sys.executable, str(SEED)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout

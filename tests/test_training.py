@@ -2,7 +2,9 @@
 
 import io
 import math
+import os
 import re
+import subprocess
 import sys
 
 import numpy as np
@@ -354,3 +356,13 @@ def test_bad_fit_arguments(kwargs, fragment):
 def test_compile_needs_a_loss():
     with pytest.raises(ValueError, match="needs a loss"):
         models.Sequential([layers.Dense(2)]).compile(optimizer="adam")
+
+
+def test_cnnkit_seed_in_the_environment_seeds_a_program_on_import(tmp_path):
+    """CNNKIT_SEED makes a program that never seeds repeat (the seed end-to-end test relies on it)."""
+    program = "import cnnkit, torch; print(torch.rand(1).item())"
+    run = lambda seed: subprocess.run([sys.executable, "-c", program], env={**os.environ, "CNNKIT_SEED": seed},  # noqa: E731
+                                      capture_output=True, text=True)
+    assert run("5").stdout == run("5").stdout != run("6").stdout
+    failed = run("five")
+    assert failed.returncode != 0 and "CNNKIT_SEED must be an integer; found 'five'" in failed.stderr
