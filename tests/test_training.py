@@ -366,3 +366,26 @@ def test_cnnkit_seed_in_the_environment_seeds_a_program_on_import(tmp_path):
     assert run("5").stdout == run("5").stdout != run("6").stdout
     failed = run("five")
     assert failed.returncode != 0 and "CNNKIT_SEED must be an integer; found 'five'" in failed.stderr
+
+
+def test_fit_validation_calls_the_test_hooks_as_keras_does():
+    """Keras 3.15 (printed): epoch_begin, test_begin, test_batch_end x2 (accuracy, loss),
+    test_end (accuracy, loss), epoch_end (accuracy, loss, val_accuracy, val_loss)."""
+    x, labels = two_blobs(10)
+    received = []
+
+    class Hooks(Callback):
+        def on_test_batch_end(self, batch, logs=None):
+            received.append(("test_batch_end", batch, sorted(logs)))
+
+        def on_test_end(self, logs=None):
+            received.append(("test_end", sorted(logs)))
+
+        def on_epoch_end(self, epoch, logs=None):
+            received.append(("epoch_end", sorted(logs)))
+
+    classifier().fit(x, to_categorical(labels), batch_size=4, epochs=1, verbose=0, callbacks=[Hooks()],
+                     validation_data=(x[:6], to_categorical(labels[:6])))
+    assert received == [("test_batch_end", 0, ["accuracy", "loss"]), ("test_batch_end", 1, ["accuracy", "loss"]),
+                        ("test_end", ["accuracy", "loss"]),
+                        ("epoch_end", ["accuracy", "loss", "val_accuracy", "val_loss"])]

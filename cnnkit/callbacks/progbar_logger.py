@@ -17,9 +17,16 @@ class ProgbarLogger(Callback):
         self.verbose = verbose
         self.stream = stream or sys.stdout
         self.progbar = None
+        self.in_fit = False  # fit's validation pass calls the on_test_* hooks: not drawn, as in Keras
 
     def start(self):
         self.progbar = Progbar(self.params["steps"], verbose=self.verbose, stream=self.stream)
+
+    def on_train_begin(self, logs=None):
+        self.in_fit = True
+
+    def on_train_end(self, logs=None):
+        self.in_fit = False
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose and self.params["epochs"] > 1:  # Keras prints no "Epoch 1/1"
@@ -33,13 +40,16 @@ class ProgbarLogger(Callback):
         self.progbar.update(self.params["steps"], dict(logs), finalize=True)
 
     def on_test_begin(self, logs=None):
-        self.start()
+        if not self.in_fit:
+            self.start()
 
     def on_test_batch_end(self, batch, logs=None):
-        self.progbar.update(batch + 1, lambda: dict(logs), finalize=False)
+        if not self.in_fit:
+            self.progbar.update(batch + 1, lambda: dict(logs), finalize=False)
 
     def on_test_end(self, logs=None):
-        self.progbar.update(self.params["steps"], dict(logs or {}), finalize=True)
+        if not self.in_fit:
+            self.progbar.update(self.params["steps"], dict(logs or {}), finalize=True)
 
     def on_predict_begin(self, logs=None):
         self.start()

@@ -46,8 +46,8 @@ class MetricLogs(collections.abc.Mapping):
     Reading syncs with the device once per access of all values (`dict(logs)`).
     """
 
-    def __init__(self, metrics, prefix=""):
-        self.metrics = {prefix + metric.name: metric for metric in sorted(metrics, key=lambda m: m.name)}
+    def __init__(self, metrics):
+        self.metrics = {metric.name: metric for metric in sorted(metrics, key=lambda m: m.name)}
 
     def __getitem__(self, name):
         return self.metrics[name].result()

@@ -88,7 +88,7 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
         logs = run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_list, replica)
         warn_if_loss_not_finite(logs, epoch)
         if validation is not None:
-            logs.update(run_test(head, trackers, *validation, validation_batch_size, prefix="val_", replica=replica))
+            logs.update(validate(head, trackers, validation, validation_batch_size, callback_list, replica))
         callback_list.on_epoch_end(epoch, logs)
         if stop_requested(model, replica):
             break
@@ -148,13 +148,22 @@ def stop_requested(model, replica):
     return model.stop_training
 
 
-def run_test(head, trackers, x, y, batch_size, prefix="", callback_list=None, replica=None):
+def validate(head, trackers, validation, batch_size, callback_list, replica):
+    """fit's validation pass, which callbacks see as an evaluate (on_test_* hooks, plain names,
+    as in Keras); returns its logs named val_*."""
+    callback_list.on_test_begin()
+    logs = run_test(head, trackers, *validation, batch_size, callback_list=callback_list, replica=replica)
+    callback_list.on_test_end(logs)
+    return {f"val_{name}": value for name, value in logs.items()}
+
+
+def run_test(head, trackers, x, y, batch_size, callback_list=None, replica=None):
     """Loss and metrics over (x, y) in inference mode; returns logs as floats."""
     head.model.eval()
     for tracker in trackers:
         tracker.reset_state()
     loss_tracker, *metrics = trackers
-    logs = MetricLogs(trackers, prefix)
+    logs = MetricLogs(trackers)
     with torch.inference_mode():
         for step, (x_batch, y_batch) in enumerate(iterate_batches((x, y), batch_size)):
             if callback_list is not None:
