@@ -104,6 +104,17 @@ def start_pair(scenario, tmp_path):
     ) for rank in (0, 1)]
 
 
+def run_pair(scenario, tmp_path):
+    """Runs a worker scenario on 2 processes; both must succeed within a minute."""
+    pair = start_pair(scenario, tmp_path)
+    try:
+        outputs = [process.communicate(timeout=60) for process in pair]
+    finally:
+        for process in pair:
+            process.kill()
+    assert [process.returncode for process in pair] == [0, 0], [error[-2000:] for _, error in outputs]
+
+
 @pytest.mark.parametrize("scenario, message", [("die", "by peer"), ("hang", "Timed out")])
 def test_a_lost_process_makes_the_others_fail_not_hang(scenario, message, tmp_path):
     survivor, lost = start_pair(scenario, tmp_path)
@@ -119,26 +130,14 @@ def test_a_lost_process_makes_the_others_fail_not_hang(scenario, message, tmp_pa
 
 
 def test_a_stop_asked_on_one_process_stops_all_at_the_same_step(tmp_path):
-    pair = start_pair("stop", tmp_path)
-    try:
-        outputs = [process.communicate(timeout=60) for process in pair]
-    finally:
-        for process in pair:
-            process.kill()
-    assert [process.returncode for process in pair] == [0, 0], [error[-2000:] for _, error in outputs]
+    run_pair("stop", tmp_path)
     for rank in (0, 1):
         with np.load(tmp_path / f"rank{rank}.npz") as saved:
             assert (int(saved["iterations"]), int(saved["epochs"])) == (3, 1)
 
 
 def test_moving_statistics_end_the_same_on_every_process(tmp_path):
-    pair = start_pair("batchnorm", tmp_path)
-    try:
-        outputs = [process.communicate(timeout=60) for process in pair]
-    finally:
-        for process in pair:
-            process.kill()
-    assert [process.returncode for process in pair] == [0, 0], [error[-2000:] for _, error in outputs]
+    run_pair("batchnorm", tmp_path)
     with np.load(tmp_path / "rank0.npz") as first, np.load(tmp_path / "rank1.npz") as second:
         assert len(first.files) == 14  # conv, batch norm (4 weights), dense, batch norm, dense
         for name in first.files:
@@ -152,13 +151,7 @@ def test_a_backup_only_rank_0_can_read_resumes_every_process_from_it(tmp_path):
     model = worker.tiny_model()
     model.fit(x, y, batch_size=worker.BATCH, epochs=2, verbose=0,
               callbacks=[callbacks.BackupAndRestore(str(tmp_path / "backup0"), delete_checkpoint=False)])
-    pair = start_pair("resume", tmp_path)
-    try:
-        outputs = [process.communicate(timeout=60) for process in pair]
-    finally:
-        for process in pair:
-            process.kill()
-    assert [process.returncode for process in pair] == [0, 0], [error[-2000:] for _, error in outputs]
+    run_pair("resume", tmp_path)
     with np.load(tmp_path / "rank0.npz") as first, np.load(tmp_path / "rank1.npz") as second:
         assert list(first["epochs"]) == [0, 1, 2, 3] and list(second["epochs"]) == [2, 3]
         for name in first.files:
