@@ -84,10 +84,14 @@ def initialize():
         return False
     _pin_device_to_local_rank()
     backend = _settings["backend"] or ("nccl" if get_device().type == "cuda" else "gloo")
-    options = {"timeout": _settings["timeout"]} if _settings["timeout"] is not None else {}
-    dist.init_process_group(backend=backend, **options)
+    dist.init_process_group(backend=backend, **_timeout_option())
     atexit.register(_leave_group)
     return dist.get_world_size() > 1
+
+
+def _timeout_option():
+    """`{"timeout": ...}` when `configure` set one, else {} (torch's default)."""
+    return {"timeout": _settings["timeout"]} if _settings["timeout"] is not None else {}
 
 
 def _leave_group():
@@ -97,8 +101,7 @@ def _leave_group():
         return
     try:
         if dist.get_backend() == "gloo":
-            options = {"timeout": _settings["timeout"]} if _settings["timeout"] is not None else {}
-            dist.monitored_barrier(**options)
+            dist.monitored_barrier(**_timeout_option())
         else:
             barrier()
     except (RuntimeError, ValueError):  # a peer is gone: nothing to wait for
@@ -108,11 +111,9 @@ def _leave_group():
 
 def _pin_device_to_local_rank():
     """One GPU per process: "cuda" (or any "cuda:N") becomes cuda:LOCAL_RANK."""
-    device = get_device()
-    if device.type == "cuda":
+    if get_device().type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         set_device(device)
-    if device.type == "cuda":
         torch.cuda.set_device(device)
 
 
