@@ -22,14 +22,13 @@ def built_layer():
 
 
 def test_training_output_and_moving_statistics_match_keras():
-    layer = built_layer().train()
-    out = layer(torch.from_numpy(X)).detach().numpy().reshape(-1, 3)
+    layer = built_layer()
+    out = layer(torch.from_numpy(X), training=True).detach().numpy().reshape(-1, 3)
     np.testing.assert_allclose(out[:3], KERAS_TRAINING_ROWS, atol=1e-5)
     gamma, beta, moving_mean, moving_variance = layer.get_weights()
     np.testing.assert_allclose(moving_mean, KERAS_MOVING_MEAN, rtol=1e-6)
     np.testing.assert_allclose(moving_variance, KERAS_MOVING_VARIANCE, rtol=1e-6)
-    layer.eval()
-    inference = layer(torch.from_numpy(X)).detach().numpy().reshape(-1, 3)
+    inference = layer(torch.from_numpy(X)).detach().numpy().reshape(-1, 3)  # inference by default, as in Keras
     np.testing.assert_allclose(inference[:2], KERAS_INFERENCE_ROWS_AFTER, atol=1e-5)
 
 
@@ -40,7 +39,7 @@ def test_weights_counts_and_gradients_as_in_keras():
     layer.trainable = True  # re-enabling training must not make the moving statistics trainable
     assert [p.requires_grad for p in layer.parameters()] == [True, True, False, False]
     x = torch.from_numpy(X).requires_grad_()
-    layer.train()(x).square().sum().backward()
+    layer(x, training=True).square().sum().backward()
     reference = torch.from_numpy(X).requires_grad_()
     mean, variance = reference.mean((0, 1, 2)), reference.var((0, 1, 2), unbiased=False)
     ((reference - mean) / torch.sqrt(variance + 1e-3)).square().sum().backward()
@@ -50,7 +49,7 @@ def test_weights_counts_and_gradients_as_in_keras():
 def test_frozen_layer_uses_moving_statistics_in_training():
     layer = built_layer()
     layer.trainable = False
-    out = layer.train()(torch.from_numpy(X))
+    out = layer(torch.from_numpy(X), training=True)
     torch.testing.assert_close(out, torch.from_numpy(X) / np.sqrt(1 + 1e-3))
     assert layer.get_weights()[2].tolist() == [0.0, 0.0, 0.0]
 
@@ -73,7 +72,7 @@ def test_bad_arguments_are_named(kwargs, message):
 def test_get_weights_returns_copies_that_training_leaves_alone():
     layer = built_layer()
     before = layer.get_weights()
-    layer.train()(torch.from_numpy(X))
+    layer(torch.from_numpy(X), training=True)
     assert before[2].tolist() == [0.0, 0.0, 0.0]
 
 
@@ -81,9 +80,8 @@ def test_a_batch_of_one_vector_trains_as_in_keras_variance_zero(fresh_names):
     """torch's batch_norm refuses one value per channel in training; Keras's output is beta."""
     layer = layers.BatchNormalization(momentum=0.5, beta_initializer="ones")
     layer.build_for((None, 3))
-    layer.train()
     x = torch.tensor([[1.0, -2.0, 4.0]], requires_grad=True)
-    out = layer(x)
+    out = layer(x, training=True)
     np.testing.assert_array_equal(out.detach().numpy(), [[1.0, 1.0, 1.0]])
     out.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 0.0, 0.0]])

@@ -90,6 +90,35 @@ def test_help_on_every_command(capsys, command):
     assert capsys.readouterr().out.startswith(f"usage: {' '.join(['cnnkit', *command])}")
 
 
+def test_help_imports_no_torch():
+    """`cnnkit --help` and `cnnkit COMMAND --help` answer without importing torch (1.5 s)."""
+    script = ("import contextlib, io, json, sys\n"
+              "from cnnkit.cli import main\n"
+              "statuses = []\n"
+              "for argv in ([], ['train'], ['evaluate'], ['summary'], ['predict']):\n"
+              "    with contextlib.redirect_stdout(io.StringIO()):\n"
+              "        statuses.append(main([*argv, '--help']))\n"
+              "print(json.dumps({'statuses': statuses, 'torch': sorted(m for m in sys.modules if m.startswith('torch'))}))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "CNNKIT_SEED": ""})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"statuses": [0, 0, 0, 0, 0], "torch": []}
+
+
+def test_learning_rate_help_gives_each_optimizer_its_own_default(capsys):
+    import inspect
+
+    from cnnkit import optimizers
+    from cnnkit.cli.train import DEFAULT_LEARNING_RATES
+
+    for name, rate in DEFAULT_LEARNING_RATES.items():
+        assert inspect.signature(type(optimizers.get(name))).parameters["learning_rate"].default == rate
+    assert sorted(DEFAULT_LEARNING_RATES) == sorted(["sgd", "rmsprop", "adam", "adamw"])
+    assert main(["train", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "default: the optimizer's own (sgd 0.01, rmsprop 0.001, adam 0.001, adamw 0.001)" in help_text
+
+
 def test_python_dash_m_cnnkit_runs_the_command():
     done = subprocess.run([sys.executable, "-m", "cnnkit", "--version"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip().startswith("cnnkit ")
@@ -128,6 +157,117 @@ def test_unusable_device_is_one_line_and_creates_no_run_folder(capsys, tmp_path)
     assert main(["train", "--device", "cuda", "--out", str(tmp_path)]) == 1
     assert capsys.readouterr().err == ("cnnkit: error: Device 'cuda' was asked for, but torch sees no CUDA GPU here.\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def one_error_line(err):
+    """The message of `err`, checked to be one `cnnkit: error: ` line and no traceback."""
+    assert err.count("\n") == 1 and err.startswith("cnnkit: error: ") and "Traceback" not in err, err
+    return err[len("cnnkit: error: "):-1]
+
+
+def test_missing_dataset_is_one_line_and_leaves_no_run_folder(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNKIT_DATA", str(tmp_path / "no-data"))
+    monkeypatch.setenv("CNNKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CNNKIT_DATASETS_URL", "http://127.0.0.1:9/")  # refused at once: no download
+    out = tmp_path / "runs"
+    assert main(["train", "--out", str(out)]) == 1
+    message = one_error_line(capsys.readouterr().err)
+    assert message.startswith("Could not get mnist/train-images-idx3-ubyte.gz") and "Fix: set CNNKIT_DATA" in message
+    assert list(out.iterdir()) == []
+
+
+def test_missing_package_fails_before_training_with_what_to_install(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    assert main(["train", *TINY, "--out", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert one_error_line(captured.err) == ("cnnkit train saves its model and pictures with safetensors, matplotlib, "
+                                            "pillow, but matplotlib is not installed: pip install matplotlib")
+    assert captured.out == "" and list(tmp_path.iterdir()) == []  # nothing trained, no run folder
+
+
+def test_an_unexpected_error_is_one_line_with_its_type_and_removes_the_run_folder(capsys, monkeypatch, tmp_path):
+    from cnnkit.cli import train
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("stack overflow\n  in a frame")
+
+    monkeypatch.setattr(train, "_train", fail)
+    assert main(["train", "--out", str(tmp_path)]) == 1
+    assert one_error_line(capsys.readouterr().err) == (
+        "RuntimeError: stack overflow in a frame (CNNKIT_DEBUG=1 shows the traceback)")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("CNNKIT_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="stack overflow"):
+        main(["train", "--out", str(tmp_path)])
+
+
+def test_a_missing_module_says_which_package_to_install():
+    from cnnkit.cli import describe
+
+    assert describe(ModuleNotFoundError("No module named 'PIL'", name="PIL")) == (
+        "the package 'pillow' is not installed (No module named 'PIL'): pip install pillow")
+
+
+def test_out_that_is_not_a_writable_folder_fails_before_training(capsys, monkeypatch, tmp_path):
+    from cnnkit.cli import runs
+
+    (tmp_path / "file").write_text("")
+    assert main(["train", "--out", str(tmp_path / "file")]) == 1
+    captured = capsys.readouterr()
+    assert one_error_line(captured.err) == f"--out '{tmp_path / 'file'}' is a file, not a folder"
+    assert main(["train", "--out", str(tmp_path / "file" / "runs")]) == 1
+    assert one_error_line(capsys.readouterr().err) == (
+        f"cannot create a run folder in --out '{tmp_path / 'file' / 'runs'}': Not a directory")
+
+    def unwritable(folder, settings):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(runs, "write_settings", unwritable)  # as when --out is read-only (root writes anyway)
+    assert main(["train", "--out", str(tmp_path / "runs")]) == 1
+    captured = capsys.readouterr()
+    assert one_error_line(captured.err).endswith("': Permission denied")
+    assert captured.out == "" and list((tmp_path / "runs").iterdir()) == []
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write in a read-only folder")
+def test_read_only_out_fails_before_training(capsys, tmp_path):
+    out = tmp_path / "runs"
+    out.mkdir()
+    out.chmod(0o500)
+    try:
+        assert main(["train", "--out", str(out)]) == 1
+    finally:
+        out.chmod(0o700)
+    assert one_error_line(capsys.readouterr().err) == f"cannot create a run folder in --out '{out}': Permission denied"
+
+
+def test_learning_rate_does_not_replace_the_fast_models_schedule(capsys, tmp_path):
+    argv = ["train", "--model", "fast", "--learning-rate", "0.01", *TINY, "--out", str(tmp_path)]
+    assert main(argv) == 1
+    assert one_error_line(capsys.readouterr().err) == (
+        "--learning-rate 0.01 would replace the learning-rate schedule of --model fast (Adam on a one-cycle "
+        "schedule); leave it out, or give --optimizer too to train with a constant rate")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_learning_rate_with_an_optimizer_compiles_a_constant_rate():
+    from cnnkit.cli.train import _compiled, check_settings
+    from cnnkit.cli.models import MODELS
+
+    settings = {"model": "fast", "learning_rate": 0.01, "optimizer": "sgd", "batch_size": 128}
+    check_settings(settings, nproc=1)  # allowed: --optimizer replaces the recipe's Adam and its schedule
+    model = _compiled(MODELS["fast"].build(1000, 1, 128), "sgd", 0.01)
+    assert type(model.optimizer).__name__ == "SGD" and model.optimizer.learning_rate == 0.01
+
+
+def test_evaluate_a_model_saved_without_compile_settings_says_so(capsys, tmp_path):
+    from cnnkit.recipes import seed_convnet
+
+    seed_convnet().save(tmp_path / "uncompiled.cnnkit")
+    assert main(["evaluate", str(tmp_path / "uncompiled.cnnkit"), "--limit", "64"]) == 1
+    assert one_error_line(capsys.readouterr().err) == (
+        f"model '{tmp_path / 'uncompiled.cnnkit'}' was saved without compile settings (no loss, no metrics), "
+        "which evaluate needs: call model.compile(loss=..., metrics=[...]) before model.save()")
 
 
 def test_resume_with_nothing_to_resume(capsys, tmp_path):
@@ -194,7 +334,8 @@ def test_evaluate_and_summary_of_the_saved_model(trained, capsys):
         "Test ", "Test (mnist, 256 images) ")
     assert main(["summary", str(folder)]) == 0
     out = capsys.readouterr().out
-    assert "Total params: 93,322 (364.54 KB)" in out
+    assert "Trainable params: 93,322 (364.54 KB)" in out
+    assert "Optimizer params: 93,324" in out  # as Keras 3 shows a model whose optimizer is built
     assert "Compiled with optimizer RMSprop (learning_rate 0.001), loss categorical_crossentropy" in out
 
 
@@ -318,3 +459,4 @@ def test_nproc_that_does_not_divide_the_batch_fails_before_starting_processes(tm
     assert main(["train", "--nproc", "3", "--out", str(tmp_path)]) == 1
     assert "--batch-size 64 is the global batch, split evenly over the processes: use a multiple of --nproc 3" \
         in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -161,10 +161,9 @@ def test_a_backup_only_rank_0_can_read_resumes_every_process_from_it(tmp_path):
 
 def test_moving_statistics_kept_puts_them_back(fresh_names):
     model = models.Sequential([layers.Input((4,)), layers.Dense(3), layers.BatchNormalization()])
-    model.train()
     before = [s.detach().clone() for s in moving_statistics(model)]
     with moving_statistics_kept(model):
-        model(torch.randn(5, 4))
+        model(torch.randn(5, 4), training=True)
         assert not torch.equal(moving_statistics(model)[0], before[0])
     for kept, original in zip(moving_statistics(model), before):
         assert torch.equal(kept, original)

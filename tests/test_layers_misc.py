@@ -132,12 +132,11 @@ def test_dropout_scales_in_training_and_passes_through_in_inference():
     torch.manual_seed(0)
     layer = layers.Dropout(0.5)
     x = torch.ones(1000)
-    layer.train()
-    out = layer(x)
+    out = layer(x, training=True)
     assert set(out.unique().tolist()) == {0.0, 2.0}
     assert 400 < int((out == 0).sum()) < 600
-    layer.eval()
-    assert layer(x) is x
+    assert layer(x) is x  # inference by default, as in Keras
+    assert layer(x, training=False) is x
 
 
 @pytest.mark.parametrize("rate", [-0.1, 1.5, "half"])

@@ -123,11 +123,11 @@ def softmax_model(kernel, bias, activation="softmax"):
 def test_fused_equals_unfused_for_moderate_values(name, targets):
     model = softmax_model([[0.5, -1.0], [2.0, 0.3]], [0.1, -0.2])
     loss = losses.get(name)
-    head = LossHead(model, loss)
+    head = fused_head(model, loss)
     assert head.fused
     x = torch.tensor([[1.0, 2.0], [-1.0, 0.5]])
     with torch.no_grad():
-        predictions, fused = head(x, targets)
+        (predictions,), fused, _ = head(x, [targets])
         unfused = loss(targets, model(x))
         np.testing.assert_allclose(float(fused), float(unfused), rtol=1e-6)
         np.testing.assert_allclose(predictions.numpy(), model(x).numpy(), rtol=1e-6)
@@ -137,7 +137,7 @@ def test_fused_loss_is_exact_where_probabilities_round_to_zero():
     model = softmax_model([[1000.0, 0.0], [0.0, 0.0]], [0.0, 0.0])  # logits [1000, 0] for x = [1, 0]
     loss = losses.get("categorical_crossentropy")
     x, y = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
-    predictions, value = LossHead(model, loss)(x, y)
+    (predictions,), value, _ = fused_head(model, loss)(x, [y])
     assert float(value.detach()) == pytest.approx(1000.0)
     value.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
@@ -147,18 +147,23 @@ def test_fused_loss_is_exact_where_probabilities_round_to_zero():
 def test_fused_binary_crossentropy_with_sigmoid():
     model = softmax_model([[1.0, -2.0], [0.5, 3.0]], [0.0, 0.1], activation="sigmoid")
     loss = losses.get("binary_crossentropy")
-    head = LossHead(model, loss)
+    head = fused_head(model, loss)
     assert head.fused
     x, y = torch.tensor([[1.0, 2.0]]), torch.tensor([[1.0, 0.0]])
     with torch.no_grad():
-        np.testing.assert_allclose(float(head(x, y)[1]), float(loss(y, model(x))), rtol=1e-5)
+        np.testing.assert_allclose(float(head(x, [y])[1]), float(loss(y, model(x))), rtol=1e-5)
 
 
 def test_no_fusion_for_other_pairs():
     model = softmax_model([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0], activation="relu")
-    assert not LossHead(model, losses.get("categorical_crossentropy")).fused
-    assert not LossHead(softmax_model(np.eye(2), [0, 0]), losses.get("mse")).fused
-    assert not LossHead(softmax_model(np.eye(2), [0, 0]), losses.CategoricalCrossentropy(from_logits=True)).fused
+    assert not fused_head(model, losses.get("categorical_crossentropy")).fused
+    assert not fused_head(softmax_model(np.eye(2), [0, 0]), losses.get("mse")).fused
+    assert not fused_head(softmax_model(np.eye(2), [0, 0]), losses.CategoricalCrossentropy(from_logits=True)).fused
+
+
+def fused_head(model, loss):
+    model.compile(loss=loss)
+    return LossHead(model)
 
 
 # -- lookup, config and targets -------------------------------------------------------------------

@@ -97,9 +97,9 @@ def test_config_records_versions_layers_and_compile(trained, tmp_path):
     entries = entries_of(tmp_path / "m.cnnkit")
     assert "optimizer.safetensors" not in entries
     config = json.loads(entries["config.json"])
-    assert config["format_version"] == 1 and config["cnnkit_version"] == cnnkit.__version__
-    assert config["model"]["build_input_shape"] == [None, 6, 6, 1]
-    assert [e["class_name"] for e in config["model"]["layers"]] == [
+    assert config["format_version"] == 2 and config["cnnkit_version"] == cnnkit.__version__
+    assert config["model"]["config"]["build_input_shape"] == [None, 6, 6, 1]
+    assert [e["class_name"] for e in config["model"]["config"]["layers"]] == [
         "InputLayer", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense"]
     assert config["compile"]["optimizer"]["class_name"] == "Adam"
     assert config["compile"]["loss"] == {"class_name": "CategoricalCrossentropy", "config": {
@@ -122,12 +122,15 @@ def test_uncompiled_model_loads_uncompiled(fresh_names, tmp_path):
 
 
 def test_every_public_layer_round_trips_through_its_config():
-    examples = [layers.Input((5, 5, 2), name="in"), layers.Conv2D(3, (2, 3), strides=2, padding="same",
+    examples = [layers.InputLayer((5, 5, 2), name="in"), layers.Conv2D(3, (2, 3), strides=2, padding="same",
                 activation="tanh", use_bias=False), layers.Dense(4, activation="relu"), layers.Dropout(0.3, seed=1),
                 layers.Flatten(), layers.Activation("sigmoid"), layers.MaxPooling2D(3, strides=1),
                 layers.AveragePooling2D(2, padding="same"),
-                layers.BatchNormalization(momentum=0.9, epsilon=1e-5, center=False, gamma_initializer="zeros")]
-    assert {type(layer).__name__ for layer in examples} == set(builtin_layer_classes())
+                layers.BatchNormalization(momentum=0.9, epsilon=1e-5, center=False, gamma_initializer="zeros"),
+                layers.GlobalAveragePooling2D(keepdims=True), layers.GlobalMaxPooling2D(), layers.Add(),
+                layers.Subtract(), layers.Multiply(), layers.Average(), layers.Maximum(), layers.Minimum(),
+                layers.Concatenate(axis=1)]
+    assert {type(layer) for layer in examples} == set(builtin_layer_classes().values())
     for layer in examples:
         clone = type(layer).from_config(json.loads(json.dumps(layer.get_config())))
         assert clone.get_config() == layer.get_config()
@@ -256,7 +259,7 @@ def test_flipped_byte_is_caught_by_the_zip_checksum(saved, tmp_path):
 
 
 @pytest.mark.parametrize("key, value, message", [
-    ("format_version", 2, r"format version 2 is not supported; this cnnkit \(.*\) reads format versions 1 to 1"),
+    ("format_version", 3, r"format version 3 is not supported; this cnnkit \(.*\) reads format versions 1 to 2"),
     ("cnnkit_version", "99.0.0", r"written by cnnkit 99.0.0, newer than this cnnkit"),
     ("format", "something.else", r"does not declare format 'cnnkit.model'"),
 ])
@@ -268,7 +271,7 @@ def test_wrong_versions_and_format(saved, tmp_path, key, value, message):
 
 def test_unknown_layer_class(saved, tmp_path):
     def rename(config):
-        config["model"]["layers"][1]["class_name"] = "os.system"
+        config["model"]["config"]["layers"][1]["class_name"] = "os.system"
     with_config(saved, tmp_path / "bad.cnnkit", rename)
     with pytest.raises(ModelFileError, match=r"layer 1: unknown layer class 'os.system'. Known layers: Activation"):
         models.load_model(tmp_path / "bad.cnnkit")
@@ -276,7 +279,7 @@ def test_unknown_layer_class(saved, tmp_path):
 
 def test_bad_layer_argument(saved, tmp_path):
     def bad_argument(config):
-        config["model"]["layers"][1]["config"]["filters"] = -1
+        config["model"]["config"]["layers"][1]["config"]["filters"] = -1
     with_config(saved, tmp_path / "bad.cnnkit", bad_argument)
     with pytest.raises(ModelFileError, match=r"layer 1: cannot rebuild layer Conv2D.*filters=-1"):
         models.load_model(tmp_path / "bad.cnnkit")
@@ -284,7 +287,7 @@ def test_bad_layer_argument(saved, tmp_path):
 
 def test_weights_disagreeing_with_config(saved, tmp_path):
     def more_filters(config):
-        config["model"]["layers"][1]["config"]["filters"] = 32
+        config["model"]["config"]["layers"][1]["config"]["filters"] = 32
     with_config(saved, tmp_path / "bad.cnnkit", more_filters)
     with pytest.raises(ModelFileError, match=(
             r"weight 'conv2d/kernel' has shape \(3, 3, 1, 4\) in the file, "

@@ -248,7 +248,7 @@ def test_weights_round_trip_in_keras_layouts():
 
 def test_set_weights_checks_count_and_shapes():
     model = models.Sequential([layers.Input((3,)), layers.Dense(2, name="d")])
-    with pytest.raises(ValueError, match="expects 2 weight arrays; received 1"):
+    with pytest.raises(ValueError, match=r"expects 2 weight arrays \(d/kernel, d/bias\); received 1"):
         model.set_weights([np.zeros((3, 2))])
     with pytest.raises(ValueError, match=r"'kernel' of layer 'd' has shape \(3, 2\).*\(2, 3\)"):
         model.set_weights([np.zeros((2, 3)), np.zeros(2)])

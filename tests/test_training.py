@@ -123,17 +123,35 @@ def test_runs_repeat(shuffle):
         np.testing.assert_array_equal(first, second)
 
 
-def test_shuffle_false_sees_batches_in_order():
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_shuffle_sets_the_order_of_the_samples_each_epoch(shuffle):
+    """The samples themselves, as the model sees them: in order without shuffle, a new permutation
+    each epoch with it (Keras shuffles before every epoch)."""
     seen = []
 
-    class FirstSample(Callback):
-        def on_train_batch_begin(self, batch, logs=None):
-            seen.append(batch)
+    class SeenSamples(layers.Layer):
+        """Passes its inputs on, recording their first feature: the sample's index here."""
+
+        def call(self, inputs):
+            seen.append([int(index) for index in inputs[:, 0].tolist()])
+            return inputs
+
+        def compute_output_shape(self, input_shape):  # else cnnkit infers it by calling on zeros
+            return input_shape
 
     x, labels = two_blobs(10)
-    classifier().fit(x, to_categorical(labels), batch_size=4, epochs=1, shuffle=False, verbose=0,
-                     callbacks=[FirstSample()])
-    assert seen == [0, 1, 2]
+    x = np.concatenate([np.arange(10, dtype="float32")[:, None], x], axis=1)
+    cnnkit.set_random_seed(3)
+    model = models.Sequential([layers.Input((5,)), SeenSamples(), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    model.fit(x, to_categorical(labels), batch_size=4, epochs=2, shuffle=shuffle, verbose=0)
+    assert [len(batch) for batch in seen] == [4, 4, 2] * 2
+    epochs = [sum(seen[:3], []), sum(seen[3:], [])]
+    if shuffle:
+        assert sorted(epochs[0]) == sorted(epochs[1]) == list(range(10))  # every sample once per epoch
+        assert epochs[0] != list(range(10)) and epochs[1] != list(range(10)) and epochs[0] != epochs[1]
+    else:
+        assert seen == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]] * 2
 
 
 # -- callbacks ------------------------------------------------------------------------------------

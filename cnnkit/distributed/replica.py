@@ -32,6 +32,7 @@ from cnnkit.distributed.sharding import draw_seed, epoch_order, gradient_weight,
 from cnnkit.engine.data import batch_slices
 from cnnkit.engine.device import get_device
 from cnnkit.layers.batch_normalization import BatchNormalization
+from cnnkit.layers.node import flatten
 
 
 def replica():
@@ -78,23 +79,32 @@ class ReplicaHead:
         self.gradient_weight = 1.0
         self.stand_in = None
 
+    @property
+    def training(self):
+        return self.head.training
+
+    @training.setter
+    def training(self, value):
+        self.head.training = value
+
     def __call__(self, x, y):
         if not torch.is_grad_enabled():
             return self.head(x, y)
-        if len(x) == 0:
-            return self.empty_step(x)
-        predictions, loss = self.ddp(x, y)
+        if len(flatten(x)[0]) == 0:
+            return self.empty_step()
+        predictions, total, per_output = self.ddp(x, y)
         if self.gradient_weight != 1.0:
-            loss = _ScaleGradient.apply(loss, self.gradient_weight)
-        return predictions, loss
+            total = _ScaleGradient.apply(total, self.gradient_weight)
+        return predictions, total, per_output
 
-    def empty_step(self, x):
+    def empty_step(self):
         """A process with no sample in a tiny last batch still joins the gradient all-reduce:
         it runs one stand-in sample, contributing a zero gradient, a zero loss to the metrics and
         nothing to the moving statistics."""
         with moving_statistics_kept(self.model):
-            predictions, loss = self.ddp(*self.stand_in)
-        return predictions[:0], loss * 0.0
+            x, y = self.stand_in
+            predictions, total, per_output = self.ddp(x.structure(), y.tensors)
+        return [p[:0] for p in predictions], total * 0.0, [loss * 0.0 for loss in per_output]
 
 
 class Replica:
@@ -168,7 +178,7 @@ class Replica:
 
 def moving_statistics(model):
     """The moving means and variances of the model's trainable BatchNormalization layers."""
-    return [statistic for layer in model.layers if isinstance(layer, BatchNormalization) and layer.trainable
+    return [statistic for layer in model.modules() if isinstance(layer, BatchNormalization) and layer.trainable
             for statistic in (layer.moving_mean, layer.moving_variance)]
 
 

@@ -7,6 +7,40 @@ per-batch host-to-device copies and no DataLoader worker processes.
 
 import numpy as np
 import torch
+import torch.utils._pytree as pytree
+
+
+class Columns:
+    """Several tensors with the same number of rows (a model's inputs, or its targets), batched
+    together: `columns[a:b]` and `columns.index_select(0, index)` apply to each one.
+
+    `structure()` gives them back nested as they came (one tensor, a list, a dict).
+    """
+
+    def __init__(self, tensors, spec=None):
+        self.tensors = list(tensors)
+        self.spec = spec
+
+    @classmethod
+    def of(cls, structure):
+        tensors, spec = pytree.tree_flatten(structure)
+        return cls(tensors, spec)
+
+    def structure(self):
+        return pytree.tree_unflatten(self.tensors, self.spec) if self.spec is not None else self.tensors
+
+    def __len__(self):
+        return len(self.tensors[0])
+
+    def __getitem__(self, rows):
+        return Columns([tensor[rows] for tensor in self.tensors], self.spec)
+
+    def index_select(self, dim, index):
+        return Columns([tensor.index_select(dim, index) for tensor in self.tensors], self.spec)
+
+    @property
+    def device(self):
+        return self.tensors[0].device
 
 
 def to_device_tensor(array, device, what):
@@ -25,13 +59,14 @@ def to_device_tensor(array, device, what):
     return tensor.to(device)
 
 
-def check_inputs(x, input_shape, model_name):
+def check_inputs(x, input_shape, model_name, input_name=None):
     """Raises if `x` does not fit the model's `input_shape` (batch dimension ignored)."""
     expected = tuple(input_shape[1:])
     given = tuple(x.shape[1:])
+    which = f" '{input_name}'" if input_name else ""
     if len(given) != len(expected) or any(e is not None and e != g for e, g in zip(expected, given)):
         raise ValueError(
-            f"Input to model '{model_name}' has shape {(None, *given)}, but the model expects "
+            f"Input{which} to model '{model_name}' has shape {(None, *given)}, but the model expects "
             f"{input_shape}. Reshape the data (e.g. x.reshape(-1, {', '.join(str(d) for d in expected)}))."
         )
     if not x.is_floating_point():
@@ -42,7 +77,9 @@ def check_inputs(x, input_shape, model_name):
 
 
 def check_same_length(x, y):
-    if len(x) != len(y):
+    lengths = {len(tensor) for tensor in pytree.tree_leaves((x, y))}
+    if len(lengths) > 1:
+        x, y = pytree.tree_leaves(x)[0], pytree.tree_leaves(y)[0]
         raise ValueError(
             f"x and y must hold the same number of samples; received {len(x)} inputs and {len(y)} targets."
         )
@@ -68,10 +105,13 @@ def split_validation(x, y, fraction):
     """Keras's validation_split: the last `fraction` of the samples, before any shuffling."""
     if not 0 <= fraction < 1:
         raise ValueError(f"`validation_split` must be in [0, 1). Received: validation_split={fraction!r}")
-    cut = int(len(x) * (1 - fraction))
-    if cut == 0 or cut == len(x):
+    n = len(pytree.tree_leaves(x)[0])
+    cut = int(n * (1 - fraction))
+    if cut == 0 or cut == n:
         raise ValueError(
-            f"validation_split={fraction} of {len(x)} samples leaves "
+            f"validation_split={fraction} of {n} samples leaves "
             f"{'no training' if cut == 0 else 'no validation'} samples."
         )
-    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+    head = lambda data: pytree.tree_map(lambda array: array[:cut], data)  # noqa: E731
+    tail = lambda data: pytree.tree_map(lambda array: array[cut:], data)  # noqa: E731
+    return (head(x), head(y)), (tail(x), tail(y))

@@ -1,77 +1,73 @@
 """One step of training or testing: forward, loss, backward, update, metrics."""
 
-import collections.abc
-
 import torch
 
-from cnnkit.engine.fusion import run_layers
+from cnnkit.layers.node import flatten
 
 
 class LossHead:
-    """Runs a model and its loss, fusing a final softmax/sigmoid into the loss.
+    """Runs a model and its loss(es); fuses a final softmax/sigmoid into the loss where exact.
 
-    With `Dense(10, activation="softmax")` and categorical crossentropy, the loss is
+    With `Dense(10, activation="softmax")` last and categorical crossentropy, the loss is
     computed from the Dense layer's logits by log-softmax (exact and stable), while the
-    metrics still see the probabilities.
+    metrics still see the probabilities. Only where the model can give its logits
+    (`model.final_layer()`: a graph's plain built-in last layer, no hooks, one output).
+
+    Called with `(x, y)`: the model's inputs (as the model takes them) and the list of
+    each output's targets; returns `(list of predictions, total mean loss, per-output losses)`.
     """
 
-    def __init__(self, model, loss):
+    def __init__(self, model, objectives=None):
         self.model = model
-        self.loss = loss
+        self.objectives = objectives or model.require_objectives()
         self.policy = model.dtype_policy
-        last = model.layers[-1]
+        self.training = True
+        loss = self.objectives.losses[0]
+        final = model.final_layer() if self.objectives.single else None
+        self.final = final
         self.fused = (
-            not loss.from_logits
+            final is not None
+            and not loss.from_logits
             and loss.fusable_activation is not None
-            and getattr(last, "activation", None) is loss.fusable_activation
-            and hasattr(last, "preactivation")
+            and getattr(final, "activation", None) is loss.fusable_activation
         )
 
     def __call__(self, x, y):
-        """Returns (predictions, mean loss); the forward pass runs under the dtype policy,
-        the loss in float32."""
         if not self.fused:
-            with self.policy.autocast(x.device):
-                predictions = self.model(x)
-            return predictions, self.loss(y, predictions.float())
-        *body, last = self.model.layers
-        with self.policy.autocast(x.device):
-            logits = last.preactivation(run_layers(body, x)).float()
-        return last.activation(logits.detach()), self.loss.call_on_logits(y, logits).mean()
+            with self.policy.autocast(_device_of(x)):
+                predictions = [p.float() for p in flatten(self.model(x, training=self.training))]
+            total, per_output = self.objectives(y, predictions)
+            return predictions, total, per_output
+        with self.policy.autocast(_device_of(x)):
+            logits = self.model.call_logits(x, training=self.training).float()
+        loss = self.objectives.losses[0].call_on_logits(y[0], logits).mean()
+        return [self.final.activation(logits.detach())], loss, [loss]
 
 
-class MetricLogs(collections.abc.Mapping):
-    """A read-only view `{name: float}` of running metrics, computed only when read.
-
-    Reading syncs with the device once per access of all values (`dict(logs)`).
-    """
-
-    def __init__(self, metrics):
-        self.metrics = {metric.name: metric for metric in sorted(metrics, key=lambda m: m.name)}
-
-    def __getitem__(self, name):
-        return self.metrics[name].result()
-
-    def __iter__(self):
-        return iter(self.metrics)
-
-    def __len__(self):
-        return len(self.metrics)
+def _device_of(x):
+    return flatten(x)[0].device
 
 
-def train_step(head, optimizer, loss_tracker, metrics, x, y):
-    predictions, loss = head(x, y)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    loss_tracker.update_state(loss, len(x))
+def update_trackers(trackers, y, predictions, total, per_output, count):
+    """The loss trackers take the batch's losses, the metrics its targets and predictions."""
     with torch.no_grad():
-        for metric in metrics:
-            metric.update_state(y, predictions)
+        for tracker in trackers:
+            kind, index = tracker.watches
+            if kind == "loss":
+                tracker.update_state(total if index is None else per_output[index], count)
+            else:
+                tracker.update_state(y[index], predictions[index])
 
 
-def test_step(head, loss_tracker, metrics, x, y):
-    predictions, loss = head(x, y)
-    loss_tracker.update_state(loss, len(x))
-    for metric in metrics:
-        metric.update_state(y, predictions)
+def train_step(head, optimizer, trackers, x, y):
+    predictions, total, per_output = head(x.structure(), y.tensors)
+    if total.requires_grad:  # a wholly frozen model updates nothing, as in Keras
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+    update_trackers(trackers, y.tensors, predictions, total, per_output, len(x))
+
+
+def test_step(head, trackers, x, y):
+    predictions, total, per_output = head(x.structure(), y.tensors)
+    update_trackers(trackers, y.tensors, predictions, total, per_output, len(x))

@@ -22,5 +22,8 @@ class Activation(Layer):
     def call(self, inputs):
         return self.activation(inputs)
 
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}

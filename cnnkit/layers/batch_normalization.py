@@ -65,22 +65,15 @@ class BatchNormalization(Layer):
 
     def build(self, input_shape):
         shape = (input_shape[-1],)
-        new = lambda initializer: torch.nn.Parameter(initializers.get(initializer)(shape))  # noqa: E731
-        self.gamma = new(self.gamma_initializer) if self.scale else None
-        self.beta = new(self.beta_initializer) if self.center else None
-        self.moving_mean = new(self.moving_mean_initializer).requires_grad_(False)
-        self.moving_variance = new(self.moving_variance_initializer).requires_grad_(False)
+        self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma") if self.scale else None
+        self.beta = self.add_weight(shape, self.beta_initializer, name="beta") if self.center else None
+        self.moving_mean = self.add_weight(shape, self.moving_mean_initializer, trainable=False, name="moving_mean")
+        self.moving_variance = self.add_weight(shape, self.moving_variance_initializer, trainable=False,
+                                               name="moving_variance")
 
-    @Layer.trainable.setter
-    def trainable(self, value):
-        Layer.trainable.fset(self, value)
-        for moving in (getattr(self, "moving_mean", None), getattr(self, "moving_variance", None)):
-            if moving is not None:
-                moving.requires_grad_(False)
-
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         x = inputs.movedim(-1, 1)  # (N, C, ...) view; channels-last memory stays as it is
-        if not (self.training and self.trainable):
+        if not (training and self.trainable):
             return F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
                                 False, 0.0, self.epsilon).movedim(1, -1)
         if x.numel() == x.shape[1]:
@@ -100,6 +93,9 @@ class BatchNormalization(Layer):
         outputs = outputs + self.beta if self.beta is not None else outputs
         self.update_moving_statistics(mean, torch.zeros_like(mean), 1)
         return outputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
     @torch.no_grad()
     def update_moving_statistics(self, mean, unbiased_variance, count):

@@ -22,10 +22,13 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.seed = seed
 
-    def call(self, inputs):
-        if not self.training or self.rate == 0:
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0:
             return inputs
         return F.dropout(inputs, self.rate, training=True)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}

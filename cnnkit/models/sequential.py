@@ -1,18 +1,21 @@
-"""A linear stack of layers, with Keras's building, compiling and training API."""
+"""Sequential models: a Functional model whose graph is a chain of layers."""
 
 import torch
 
-from cnnkit import losses, metrics as metrics_module, mixed_precision, optimizers, saving
-from cnnkit.engine import training
-from cnnkit.engine.fusion import run_layers
 from cnnkit.layers.base import Layer
 from cnnkit.layers.input_layer import InputLayer
-from cnnkit.models.summary import print_summary
-from cnnkit.utils.naming import unique_name
+from cnnkit.layers.node import KerasTensor
+from cnnkit.models.functional import Functional
+from cnnkit.models.graph import Graph
+from cnnkit.models.model import Model
 
 
-class Sequential(torch.nn.Module):
+class Sequential(Functional):
     """Layers applied one after the other.
+
+    Once the input shape is known (an `Input(...)` first, or the first call), the model is
+    a graph like any Functional one: `model.input`, `model.output` and `layer.output` work,
+    so sub-models can be cut from it.
 
     Args:
         layers: optional list of layers (an `Input(...)` first declares the input shape).
@@ -25,20 +28,11 @@ class Sequential(torch.nn.Module):
         (None, 21632)
     """
 
-    def __init__(self, layers=None, name=None):
-        super().__init__()
-        self.name = name or unique_name("sequential")
+    def __init__(self, layers=None, name=None, trainable=True, **kwargs):
+        Model.__init__(self, name=name, trainable=trainable, **kwargs)
         self._stack = torch.nn.ModuleList()
         self._input_layer = None
-        self.built = False
-        self.input_shape = None
-        self.optimizer = None
-        self.loss = None
-        self.compiled_metrics = []
-        self.stop_training = False
-        self.history = None
-        self._optimizer_built = False
-        self._dtype_policy = None
+        self._graph = None
         for layer in layers or []:
             self.add(layer)
 
@@ -49,6 +43,8 @@ class Sequential(torch.nn.Module):
 
     def add(self, layer):
         """Appends a layer; builds it right away when the input shape is known."""
+        if isinstance(layer, KerasTensor) and isinstance(layer.node.layer, InputLayer):
+            layer = layer.node.layer
         if isinstance(layer, InputLayer):
             if self._stack or self._input_layer is not None:
                 raise ValueError(f"Model '{self.name}': an Input can only be the first entry of a Sequential model.")
@@ -67,6 +63,7 @@ class Sequential(torch.nn.Module):
                 self.build(shape)
             except ValueError:
                 self._stack = self._stack[:-1]
+                self._rebuild_if_possible()
                 raise
 
     def pop(self):
@@ -75,16 +72,9 @@ class Sequential(torch.nn.Module):
             raise ValueError(f"Model '{self.name}' has no layers to pop.")
         layer = self._stack[-1]
         self._stack = self._stack[:-1]
-        self.built = bool(self._stack) and self.built
+        self._forget_nodes([layer])
+        self._rebuild_if_possible()
         return layer
-
-    def get_layer(self, name=None, index=None):
-        if index is not None:
-            return self.layers[index]
-        for layer in self._stack:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"No layer named '{name}' in model '{self.name}'. Layers: {[l.name for l in self._stack]}")
 
     def declared_input_shape(self):
         if self._input_layer is not None:
@@ -93,101 +83,83 @@ class Sequential(torch.nn.Module):
             return self._stack[0].batch_input_shape
         return None
 
-    def build(self, input_shape):
-        """Builds every layer for `input_shape` (with the batch dimension, e.g. (None, 28, 28, 1))."""
+    def _rebuild_if_possible(self):
+        if self.built and self._stack:
+            self.build(self.input_shape)
+        elif not self._stack:
+            self._graph, self.built = None, False
+
+    def build(self, input_shape=None):
+        """Builds every layer for `input_shape` (with the batch dimension, e.g. (None, 28, 28, 1))
+        and records the chain as the model's graph."""
         if not self._stack:
             raise ValueError(f"Model '{self.name}' has no layers to build.")
-        self.input_shape = tuple(input_shape)
-        shape = self.input_shape
+        input_shape = tuple(input_shape or self.declared_input_shape())
+        self._forget_nodes(self._stack)
+        if self._input_layer is None or tuple(self._input_layer.batch_input_shape) != input_shape:
+            self._input_layer = InputLayer(batch_shape=input_shape, name=self._input_name())
+        inputs = self._input_layer.output
+        x = inputs
         for layer in self._stack:
-            shape = layer.build_for(shape)
+            x = layer(x)
+        self._inputs_structure, self._outputs_structure = inputs, x
+        self._graph = Graph([inputs], [x], self.name)
+        self.input_shape, self.output_shape = inputs.shape, x.shape
         self.built = True
 
-    @property
-    def output_shape(self):
-        return self._stack[-1].output_shape if self.built else None
+    def _input_name(self):
+        return None if self._input_layer is None else self._input_layer.name
+
+    def _forget_nodes(self, layers):
+        """Drops the nodes this model recorded on `layers`, before it records the chain again."""
+        if self._graph is None:
+            return
+        ours = set(self._graph.nodes)
+        for layer in layers:
+            layer._inbound_nodes = [node for node in layer._inbound_nodes if node not in ours]
 
     @property
-    def dtype_policy(self):
-        """The mixed-precision policy fit/evaluate/predict run this model under: its own when
-        set (a name or `mixed_precision.Policy`), else the global one at the time of the call."""
-        return self._dtype_policy or mixed_precision.global_policy()
+    def input(self):
+        if self._graph is None:
+            raise ValueError(f"The layer {self.name} has never been called and thus has no defined input.")
+        return self._inputs_structure
 
-    @dtype_policy.setter
-    def dtype_policy(self, policy):
-        self._dtype_policy = None if policy is None else mixed_precision.Policy.of(policy)
+    @property
+    def output(self):
+        if self._graph is None:
+            raise ValueError(f"The layer {self.name} has never been called and thus has no defined output.")
+        return self._outputs_structure
 
-    def forward(self, inputs):
-        return run_layers(self._stack, inputs)
+    def check_input_shape(self, input_shape):
+        if self._graph is not None:
+            super().check_input_shape(input_shape)
 
-    # -- weights ------------------------------------------------------------------------
-    def count_params(self):
-        return sum(p.numel() for p in self.parameters())
+    def compute_output_shape(self, input_shape):
+        return self.output_shape
 
-    def get_weights(self):
-        return [array for layer in self._stack for array in layer.get_weights()]
+    def get_config(self):
+        from cnnkit.saving.registry import serialize_layer
 
-    def set_weights(self, weights):
-        weights = list(weights)
-        expected = sum(len(list(layer.parameters())) for layer in self._stack)
-        if len(weights) != expected:
-            raise ValueError(f"Model '{self.name}' expects {expected} weight arrays; received {len(weights)}.")
-        for layer in self._stack:
-            count = len(list(layer.parameters()))
-            layer.set_weights(weights[:count])
-            weights = weights[count:]
+        entries = [self._input_layer] if self._input_layer is not None else []
+        config = {"name": self.name, "trainable": self.trainable,
+                  "layers": [serialize_layer(layer) for layer in entries + self.layers]}
+        if self.built:
+            config["build_input_shape"] = list(self.input_shape)
+        return config
 
-    def save(self, filepath, include_optimizer=True):
-        """Writes the model (architecture, weights, compile settings, optimizer state) to a `.cnnkit` zip."""
-        saving.save_model(self, filepath, include_optimizer)
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from cnnkit.saving.registry import deserialize_layer
 
-    def save_weights(self, filepath):
-        """Writes the weights to a `.safetensors` file (`<layer>/<weight>`, Keras's layouts)."""
-        saving.save_weights(self, filepath)
-
-    def load_weights(self, filepath):
-        """Sets the weights from a `save_weights` file, checking every key and shape."""
-        saving.load_weights(self, filepath)
-
-    def summary(self, print_fn=None):
-        """Prints Keras's table of layers, output shapes and parameter counts."""
-        print_summary(self, print_fn)
-
-    # -- training -----------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
-        """Chooses the optimizer, the loss and the metrics (names or objects)."""
-        if loss is None:
-            raise ValueError(f"Model '{self.name}': compile() needs a loss, e.g. loss='categorical_crossentropy'.")
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
-        self.compiled_metrics = list(metrics or [])
-        self._optimizer_built = False
-
-    def require_compiled(self, action):
-        if self.loss is None:
-            raise RuntimeError(f"Model '{self.name}' must be compiled before {action}(): call model.compile(...).")
-
-    def build_optimizer(self):
-        if not self._optimizer_built:
-            self.optimizer.build([p for p in self.parameters() if p.requires_grad])
-            self._optimizer_built = True
-
-    def metric_trackers(self):
-        """A fresh loss tracker followed by the compiled metrics, ready to accumulate."""
-        output_size = self.output_shape[-1]
-        return [metrics_module.Mean("loss"),
-                *(metrics_module.get(m, self.loss, output_size) for m in self.compiled_metrics)]
-
-    def fit(self, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0):
-        """Trains for `epochs` epochs; returns a History (`history.history["loss"]`, ...)."""
-        return training.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                            validation_data, shuffle, initial_epoch)
-
-    def evaluate(self, x, y, batch_size=None, verbose="auto", callbacks=None, return_dict=False):
-        """The loss, or `[loss, *metrics]`, over (x, y)."""
-        return training.evaluate(self, x, y, batch_size, verbose, callbacks, return_dict)
-
-    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
-        """The model's outputs for x, as a NumPy array."""
-        return training.predict(self, x, batch_size, verbose, callbacks)
+        model = cls(name=config.get("name"))
+        for index, entry in enumerate(config.get("layers") or []):
+            layer = deserialize_layer(entry, custom_objects, where=f"layer {index}")
+            try:
+                model.add(layer)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"layer {index} ('{layer.name}') does not fit the model: {error}") from error
+        if config.get("build_input_shape") is not None and not model.built:
+            model.build(tuple(config["build_input_shape"]))
+        if not config.get("trainable", True):
+            model.trainable = False
+        return model

@@ -1,39 +1,36 @@
 """A model's architecture and compile settings as plain JSON data, and back.
 
+The architecture is Keras 3's serialization of the model (`serialize_layer`): Sequential,
+Functional (with its graph, see `functional_config`) or a registered subclass.
+
 Example:
     >>> from cnnkit import layers, models
     >>> model = models.Sequential([layers.Input((4,)), layers.Dense(2)], name="tiny")
     >>> config = model_config(model)
-    >>> config["name"], [entry["class_name"] for entry in config["layers"]]
-    ('tiny', ['InputLayer', 'Dense'])
+    >>> config["class_name"], [entry["class_name"] for entry in config["config"]["layers"]]
+    ('Sequential', ['InputLayer', 'Dense'])
 """
 
 from cnnkit import losses, optimizers
 from cnnkit.saving.errors import ModelFileError
-from cnnkit.saving.registry import deserialize_layer, serialize_layer
+from cnnkit.saving.registry import build_from_config, deserialize_layer, serialize_layer
 
 
 def model_config(model):
-    """`{"class_name", "name", "build_input_shape", "layers"}` for a Sequential model, and
-    "dtype_policy" when the model has its own."""
-    entries = [model._input_layer] if model._input_layer is not None else []
-    return {
-        "class_name": type(model).__name__,
-        "name": model.name,
-        "build_input_shape": list(model.input_shape) if model.built else None,
-        "layers": [serialize_layer(layer) for layer in entries + model.layers],
-        **({"dtype_policy": model._dtype_policy.name} if model._dtype_policy is not None else {}),
-    }
+    """Keras 3's entry for the model (`module`, `class_name`, `config`, ...)."""
+    return serialize_layer(model)
 
 
 def compile_config(model):
-    """The optimizer, loss and metrics given to `compile`, or None for an uncompiled model."""
-    if model.loss is None:
+    """The optimizer, loss(es), loss weights and metrics given to `compile`, or None for an uncompiled model."""
+    if not model.compiled:
         return None
+    arguments = model._compile_arguments
     return {
         "optimizer": optimizers.serialize(model.optimizer),
-        "loss": losses.serialize(model.loss),
-        "metrics": [_metric_identifier(metric, model.name) for metric in model.compiled_metrics],
+        "loss": _map_entries(arguments["loss"], lambda loss: losses.serialize(losses.get(loss))),
+        "loss_weights": arguments["loss_weights"],
+        "metrics": _map_entries(arguments["metrics"], lambda metric: _metric_identifier(metric, model.name)),
     }
 
 
@@ -49,33 +46,22 @@ def _metric_identifier(metric, model_name):
 
 
 def model_from_config(config, custom_objects=None, where="config.json"):
-    """Rebuilds the Sequential model (built when the saved one was), not compiled."""
-    from cnnkit.models import Sequential
-
-    if not isinstance(config, dict) or config.get("class_name") != "Sequential" \
-            or not isinstance(config.get("layers"), list):
-        raise ModelFileError(f"{where}: entry 'model' must describe a Sequential model with a list of layers.")
-    try:
-        model = Sequential(name=config.get("name"))
-    except (TypeError, ValueError) as error:
-        raise ModelFileError(f"{where}: invalid model name {config.get('name')!r}: {error}") from error
-    for index, entry in enumerate(config["layers"]):
-        layer = deserialize_layer(entry, custom_objects, where=f"{where}: layer {index}")
-        try:
-            model.add(layer)
-        except (TypeError, ValueError) as error:
-            raise ModelFileError(f"{where}: layer {index} ('{layer.name}') does not fit the model: {error}") from error
-    try:
-        model.dtype_policy = config.get("dtype_policy")
-    except ValueError as error:
-        raise ModelFileError(f"{where}: entry 'dtype_policy': {error}") from error
-    shape = config.get("build_input_shape")
-    if shape is not None and not model.built:
-        try:
-            model.build(tuple(shape))
-        except (TypeError, ValueError) as error:
-            raise ModelFileError(f"{where}: cannot build the model for input shape {shape}: {error}") from error
+    """Rebuilds the model (built when the saved one was), not compiled."""
+    if isinstance(config, dict) and config.get("class_name") == "Sequential" and "config" not in config:
+        config = _from_format_1(config)
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise ModelFileError(f"{where}: entry 'model' must describe a model as {{'class_name', 'config'}}.")
+    model = deserialize_layer(config, custom_objects, where=f"{where}: model")
+    if not hasattr(model, "fit"):
+        raise ModelFileError(f"{where}: entry 'model' describes a {config['class_name']}, not a model.")
+    build_from_config(model, config.get("build_config"), f"{where}: model")
     return model
+
+
+def _from_format_1(config):
+    """A format-1 file's Sequential entry in today's schema."""
+    body = {key: value for key, value in config.items() if key not in ("class_name", "dtype_policy")}
+    return {"class_name": "Sequential", "config": body}
 
 
 def compile_from_config(model, config, custom_objects=None, where="config.json"):
@@ -87,11 +73,23 @@ def compile_from_config(model, config, custom_objects=None, where="config.json")
     custom_objects = custom_objects or {}
     try:
         optimizer = _custom_or(config.get("optimizer"), custom_objects, optimizers.deserialize)
-        loss = _custom_or(config.get("loss"), custom_objects, losses.get)
-        metrics = [_metric_from_identifier(metric, custom_objects) for metric in config.get("metrics") or []]
+        loss = _map_entries(config.get("loss"), lambda entry: _custom_or(entry, custom_objects, losses.get))
+        metrics = _map_entries(config.get("metrics"), lambda metric: _metric_from_identifier(metric, custom_objects))
+        model.compile(optimizer=optimizer, loss=loss, loss_weights=config.get("loss_weights"), metrics=metrics)
     except (TypeError, ValueError, KeyError) as error:
         raise ModelFileError(f"{where}: cannot rebuild the compile settings: {error}") from error
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+
+
+def _map_entries(structure, function):
+    """`function` over each entry (a name, `{'class_name', ...}` or `{'function': name}`) of a list/dict
+    structure, None kept."""
+    if structure is None:
+        return None
+    if isinstance(structure, (list, tuple)):
+        return [_map_entries(item, function) for item in structure]
+    if isinstance(structure, dict) and not {"class_name", "function"} & set(structure):
+        return {key: _map_entries(value, function) for key, value in structure.items()}
+    return function(structure)
 
 
 def _custom_or(entry, custom_objects, builtin):

@@ -31,7 +31,7 @@ from cnnkit.saving.weights import (
 )
 
 FORMAT = "cnnkit.model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: Keras 3's model schema (Functional graphs, nested and subclassed models)
 CONFIG, WEIGHTS, OPTIMIZER = "config.json", "model.safetensors", "optimizer.safetensors"
 MAX_CONFIG_BYTES = 64 * 2**20
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # same model, same bytes
@@ -52,6 +52,7 @@ def save_model(model, filepath, include_optimizer=True, extra_entries=None):
         "format_version": FORMAT_VERSION,
         "cnnkit_version": cnnkit.__version__,
         "model": model_config(model),
+        "dtype_policy": model._dtype_policy.name if model._dtype_policy is not None else None,
         "compile": compile_config(model),
         "optimizer_state": bool(optimizer_state),
     }
@@ -88,6 +89,7 @@ def load_model(filepath, custom_objects=None, compile=True):
     entries = read_entries(filepath)
     config = read_config(entries, filepath)
     model = model_from_config(config["model"], custom_objects, where=f"{filepath}: {CONFIG}")
+    set_dtype_policy(model, config, f"{filepath}: {CONFIG}")
     assign_weight_tensors(model, tensors_from_bytes(entries[WEIGHTS], f"{filepath}: {WEIGHTS}"),
                           f"{filepath}: {WEIGHTS}")
     if compile:
@@ -95,6 +97,15 @@ def load_model(filepath, custom_objects=None, compile=True):
         if OPTIMIZER in entries and model.loss is not None:
             restore_optimizer_state(model, entries[OPTIMIZER], f"{filepath}: {OPTIMIZER}")
     return model
+
+
+def set_dtype_policy(model, config, where):
+    """The model's own dtype policy, when it had one (format 1 kept it in the model entry)."""
+    policy = config.get("dtype_policy") or (config["model"] or {}).get("dtype_policy")
+    try:
+        model.dtype_policy = policy
+    except ValueError as error:
+        raise ModelFileError(f"{where}: entry 'dtype_policy': {error}") from error
 
 
 def restore_model_state(model, filepath):

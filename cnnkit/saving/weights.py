@@ -26,7 +26,7 @@ def _safetensors_torch():
     except ImportError:
         raise ImportError(
             "Saving and loading cnnkit models needs the `safetensors` package: "
-            "pip install safetensors (or pip install 'cnnkit[tools]')."
+            "pip install safetensors (a dependency of cnnkit: reinstall it with pip install cnnkit)."
         ) from None
     return safetensors.torch
 
@@ -55,19 +55,15 @@ def tensors_from_bytes(data, where):
 
 def expected_weight_shapes(model):
     """`{"<layer>/<weight>": Keras-layout shape}` for every weight of a built model."""
-    return {
-        f"{layer.name}/{name}": tuple(layer.to_keras_layout(name, parameter).shape)
-        for layer in model.layers for name, parameter in layer.named_parameters()
-    }
+    return {path: tuple(owner.to_keras_layout(name, weight).shape)
+            for path, owner, name, weight in model.weight_entries()}
 
 
 def weight_tensors(model):
-    """`{"<layer>/<weight>": tensor}` in Keras's layouts, on the CPU."""
-    return {
-        f"{layer.name}/{name}": torch.from_numpy(np.ascontiguousarray(array))
-        for layer in model.layers
-        for (name, _), array in zip(layer.named_parameters(), layer.get_weights())
-    }
+    """`{"<layer>/.../<weight>": tensor}` in Keras's layouts, on the CPU (nested layers add their names)."""
+    entries = model.weight_entries()
+    return {path: torch.from_numpy(np.ascontiguousarray(array))
+            for (path, *_), array in zip(entries, model.get_weights())}
 
 
 def weight_metadata(model):
@@ -76,29 +72,35 @@ def weight_metadata(model):
     One key only: safetensors writes several metadata keys in no fixed order, and a model
     should always save to the same bytes.
     """
-    return {"layers": json.dumps([layer.name for layer in model.layers if layer.weights])}
+    return {"layers": json.dumps(_layers_with_weights(model))}
+
+
+def _layers_with_weights(model):
+    return [layer.name for layer in model.layers if layer.weights]
 
 
 def align_layer_names(model, tensors, metadata):
     """`tensors` renamed to the model's layer names when only the names differ.
 
     A model built twice in one process gets new automatic names (`conv2d_1`, ...); when the
-    file's layers (in order) have the same weight names as the model's, match them by
-    position, as Keras does. Otherwise `tensors` is returned unchanged (and checked as is).
+    file's layers (in order) hold the same weights as the model's, match them by position,
+    as Keras does. Otherwise `tensors` is returned unchanged (and checked as is).
     """
     try:
         file_layers = json.loads(metadata.get("layers", "null"))
     except json.JSONDecodeError:
         return tensors
-    model_layers = [layer for layer in model.layers if layer.weights]
+    model_layers = _layers_with_weights(model)
     if not isinstance(file_layers, list) or len(file_layers) != len(model_layers):
         return tensors
+    expected = expected_weight_shapes(model)
     renamed = {}
     for file_layer, layer in zip(file_layers, model_layers):
-        names = [name for name, _ in layer.named_parameters()]
-        if sorted(k for k in tensors if k.rsplit("/", 1)[0] == file_layer) != sorted(f"{file_layer}/{n}" for n in names):
+        suffixes = sorted(key[len(layer) + 1:] for key in expected if key.startswith(f"{layer}/"))
+        found = sorted(key[len(file_layer) + 1:] for key in tensors if key.startswith(f"{file_layer}/"))
+        if found != suffixes:
             return tensors
-        renamed.update({f"{layer.name}/{n}": tensors[f"{file_layer}/{n}"] for n in names})
+        renamed.update({f"{layer}/{suffix}": tensors[f"{file_layer}/{suffix}"] for suffix in suffixes})
     return renamed if len(renamed) == len(tensors) else tensors
 
 
@@ -127,9 +129,7 @@ def check_weight_tensors(model, tensors, where, built_from="built from the confi
 def assign_weight_tensors(model, tensors, where, built_from="built from the config"):
     """Checks every key and shape first, then sets the weights (all or nothing)."""
     check_weight_tensors(model, tensors, where, built_from)
-    for layer in model.layers:
-        names = [name for name, _ in layer.named_parameters()]
-        layer.set_weights([tensors[f"{layer.name}/{name}"].numpy() for name in names])
+    model.set_weights([tensors[path].numpy() for path, *_ in model.weight_entries()])
 
 
 def save_weights(model, filepath):
