@@ -152,6 +152,25 @@ def test_reduce_lr_on_plateau_halves_the_rate_at_the_right_epoch(capsys):
     assert "\nEpoch 4: ReduceLROnPlateau reducing learning rate to 0.005.\n" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("callback", [ReduceLROnPlateau(monitor="loss", patience=0),
+                                      LearningRateScheduler(lambda epoch, lr: lr * 0.5)])
+def test_a_learning_rate_schedule_is_never_replaced_by_a_callback(callback):
+    """Keras raises TypeError ("... hence its learning rate is not settable") for these with a schedule
+    (checked with Keras 3.15); cnnkit raises it before the first step instead of after epochs of training."""
+    from cnnkit.optimizers.schedules import OneCycle
+
+    model, (x, y) = tiny_classifier(), tiny_data()
+    schedule = OneCycle(0.01, total_steps=8)
+    model.compile(optimizer=optimizers.SGD(learning_rate=schedule), loss="categorical_crossentropy")
+    before = model.get_weights()
+    with pytest.raises(TypeError, match=rf"^{type(callback).__name__} cannot set the learning rate of optimizer "
+                                        r"'sgd': it was created with a learning-rate schedule"):
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[callback])
+    assert model.optimizer._schedule is schedule
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)  # not one step taken
+
+
 def test_learning_rate_scheduler_as_in_the_keras_example():
     model, (x, y) = tiny_classifier(0.01), tiny_data(5)
     schedule = LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * math.exp(-0.1))

@@ -4,7 +4,10 @@ import functools
 import gzip
 import hashlib
 import http.server
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -274,3 +277,17 @@ def test_image_and_label_counts_must_match(tmp_path, monkeypatch):
     monkeypatch.setitem(mnist._SHA256, NAMES[1], hashlib.sha256(raw).hexdigest())
     with pytest.raises(DatasetError, match="6 images but 5 labels"):
         mnist.load_data()
+
+
+def test_the_load_data_doctests_run_offline(tmp_path):
+    """With CNNKIT_DATA unset, the docstring examples of load_data use a local copy (../shared/datasets)
+    or are skipped: they never download (here a download would fail: the mirror is a closed port)."""
+    repo = Path(__file__).resolve().parents[1]
+    shared = repo.parent / "shared" / "datasets"
+    local = (shared / "mnist").is_dir() and (shared / "fashion-mnist").is_dir()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "--doctest-modules",
+                           "cnnkit/datasets/mnist.py", "cnnkit/datasets/fashion_mnist.py"],
+                          cwd=repo, env=os.environ.copy(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert ("2 passed" if local else "2 skipped") in done.stdout
+    assert not (tmp_path / "cache").exists()  # nothing downloaded into the cache

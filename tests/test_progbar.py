@@ -1,6 +1,8 @@
 """The Keras progress bar: number formats and the exact lines, on a fake clock."""
 
 import io
+import sys
+import types
 
 import pytest
 
@@ -163,3 +165,66 @@ def test_verbose_0_prints_nothing(clock):
     bar.update(1, {"loss": 1.0})
     bar.update(2, {"loss": 1.0})
     assert stream.getvalue() == ""
+
+
+@pytest.fixture
+def notebook(monkeypatch, capsys):
+    """Jupyter as Keras's Progbar detects it: ipykernel imported; sys.stdout (captured here) is no terminal.
+    Returns a function giving what was printed so far."""
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    assert not sys.stdout.isatty()
+    printed = []
+
+    def output():
+        printed.append(capsys.readouterr().out)
+        return "".join(printed)
+
+    return output
+
+
+def test_a_notebook_sees_the_bar_redrawn_live(clock, notebook):
+    bar = Progbar(4, verbose=1)
+    for step in range(1, 4):
+        clock.now += 1.0
+        bar.update(step, lambda: {"loss": 1.0 / step}, finalize=False)
+    running = notebook()
+    assert running.count("\r") == 3 and running.endswith(" - loss: 0.3333")  # shown before the epoch ends
+    clock.now += 1.0
+    bar.update(4, {"loss": 0.25}, finalize=True)
+    frames = notebook().split("\r")[1:]
+    assert len(frames) == 4 and frames[-1].endswith(" - loss: 0.2500\n")
+
+
+def test_a_notebook_sees_fit_progress_live(clock, notebook):
+    from cnnkit.callbacks import ProgbarLogger
+
+    logger = ProgbarLogger(verbose=1)
+    logger.set_params({"epochs": 1, "steps": 2, "verbose": 1})
+    logger.on_epoch_begin(0)
+    clock.now += 1.0
+    logger.on_train_batch_end(0, {"loss": 0.5})
+    printed = notebook()
+    assert printed.startswith("\r\x1b[1m1/2\x1b[0m ") and printed.endswith(" - loss: 0.5000")
+
+
+def test_pycharm_console_redraws_too(monkeypatch, capsys):
+    monkeypatch.setenv("PYCHARM_HOSTED", "1")
+    assert Progbar(4).dynamic
+    monkeypatch.delenv("PYCHARM_HOSTED")
+    assert not Progbar(4).dynamic
+
+
+def test_a_file_in_a_notebook_gets_only_the_final_line(clock, notebook):
+    stream = io.StringIO()
+    bar = Progbar(4, verbose=1, stream=stream)
+    for step in range(1, 4):
+        clock.now += 1.0
+        bar.update(step, lambda: {"loss": 1.0}, finalize=False)
+    clock.now += 1.0
+    bar.update(4, {"loss": 0.25}, finalize=True)
+    assert stream.getvalue() == f"4/4 {BAR} 4s 1s/step - loss: 0.2500\n"
+
+
+def test_a_value_added_to_the_logs_that_is_no_number_is_shown_as_it_is():
+    assert format_values({"loss": 0.5, "phase": "warm-up", "lr": 1e-4}) == (
+        " - loss: 0.5000 - phase: warm-up - lr: 1.0000e-04")

@@ -1,16 +1,26 @@
 """The fast recipe and its one-cycle schedule."""
 
+import importlib
 import math
+import platform
+import sys
 
 import numpy as np
 import pytest
+import torch
 
-import cnnkit
 from cnnkit.datasets import mnist
 from cnnkit.optimizers.schedules import OneCycle
-from cnnkit.recipes import RECIPES, mnist_fast
+from cnnkit.recipes import RECIPES, mnist_fast, seed_convnet
 from cnnkit.recipes.mnist_fast import bfloat16_is_native
 from cnnkit.utils import to_categorical
+
+mnist_fast_module = importlib.import_module("cnnkit.recipes.mnist_fast")  # the module, not the function
+
+
+def configs(model):
+    """Each layer's config but its (automatic) name."""
+    return [{key: value for key, value in layer.get_config().items() if key != "name"} for layer in model.layers]
 
 
 def test_one_cycle_warms_up_linearly_then_decays_by_cosine():
@@ -37,12 +47,52 @@ def test_one_cycle_rejects_bad_arguments(kwargs, message):
 def test_fast_recipe_is_the_seed_convnet_with_adam_one_cycle_and_its_fit_settings(fresh_names):
     model, fit_kwargs = mnist_fast(seed=0, train_size=1000, epochs=3, batch_size=100)
     assert fit_kwargs == {"epochs": 3, "batch_size": 100}
-    assert model.count_params() == 93_322 and model.loss is not None
+    assert configs(model) == configs(seed_convnet())
+    assert model.count_params() == 93_322 and model.loss.name == "categorical_crossentropy"
+    assert type(model.optimizer).__name__ == "Adam"
     schedule = model.optimizer._schedule
-    assert (schedule.total_steps, schedule.max_learning_rate) == (30, 0.006)
-    expected = "mixed_bfloat16" if bfloat16_is_native(cnnkit.get_device()) else "float32"
-    assert model.dtype_policy.name == expected
-    assert RECIPES["fast"] is mnist_fast
+    assert (schedule.total_steps, schedule.max_learning_rate) == (30, 0.006)  # 3 epochs of ceil(1000 / 100) steps
+
+
+@pytest.mark.parametrize("native, policy", [(True, "mixed_bfloat16"), (False, "float32")])
+def test_fast_recipe_computes_in_bfloat16_only_where_the_device_does_natively(monkeypatch, native, policy):
+    monkeypatch.setattr(mnist_fast_module, "bfloat16_is_native", lambda device: native)
+    model, _ = mnist_fast(seed=0)
+    assert model.dtype_policy.name == policy
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and platform.machine() == "x86_64"),
+                    reason="reads the x86 CPU flags in /proc/cpuinfo")
+def test_bfloat16_is_native_on_cpus_where_onednn_computes_it():
+    """oneDNN computes bfloat16 on x86 CPUs with AVX-512 F, BW, VL and DQ (avx512_core), or AVX-NE-CONVERT."""
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = set(next(line for line in cpuinfo if line.startswith("flags")).split(":")[1].split())
+    native = bfloat16_is_native(torch.device("cpu"))
+    if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags:
+        assert native
+    elif "avx_ne_convert" not in flags:
+        assert not native
+
+
+def test_bfloat16_is_native_on_gpus_that_support_it(monkeypatch):
+    for supported in (True, False):
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: supported)
+        assert bfloat16_is_native(torch.device("cuda")) is supported
+    assert bfloat16_is_native(torch.device("meta")) is False
+
+
+def test_every_recipe_is_a_model_the_command_trains(fresh_names):
+    """RECIPES names what `cnnkit train --model NAME` builds: the same layers, optimizer, schedule and policy."""
+    from cnnkit.cli.models import MODELS
+
+    for name, recipe in RECIPES.items():
+        expected, _ = recipe(train_size=1000, epochs=3, batch_size=100)
+        built = MODELS[name].build(1000, 3, 100)
+        assert configs(built) == configs(expected) and built.dtype_policy.name == expected.dtype_policy.name
+        assert type(built.optimizer) is type(expected.optimizer)
+        assert vars(built.optimizer._schedule) == vars(expected.optimizer._schedule)
+        _, default_fit_kwargs = recipe()
+        assert {key: MODELS[name].defaults[key] for key in default_fit_kwargs} == default_fit_kwargs
 
 
 def test_fast_recipe_repeats_with_a_seed(fresh_names):

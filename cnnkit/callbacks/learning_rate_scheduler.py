@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from cnnkit.callbacks._learning_rate import require_settable_learning_rate
 from cnnkit.callbacks.callback import Callback
 
 
@@ -14,6 +15,10 @@ class LearningRateScheduler(Callback):
 
     Adds the current `learning_rate` to the epoch logs, as Keras does.
 
+    Raises:
+        TypeError: when training begins, if the optimizer follows a learning-rate schedule
+            (Keras raises the same before the first epoch): the callback would replace it.
+
     Example:
         >>> halve_after_5 = LearningRateScheduler(lambda epoch, lr: lr if epoch < 5 else lr * 0.5)
         >>> model.fit(x, y, epochs=10, callbacks=[halve_after_5])  # doctest: +SKIP
@@ -23,6 +28,9 @@ class LearningRateScheduler(Callback):
         super().__init__()
         self.schedule = schedule
         self.verbose = verbose
+
+    def on_train_begin(self, logs=None):
+        require_settable_learning_rate(self.model.optimizer, type(self).__name__)
 
     def on_epoch_begin(self, epoch, logs=None):
         optimizer = self.model.optimizer

@@ -1,6 +1,7 @@
 """Keras's progress bar: `938/938 ━━━━━━━━━━━━━━━━━━━━ 12s 13ms/step - accuracy: 0.9521 - loss: 0.1602`."""
 
 import math
+import os
 import sys
 import time
 
@@ -27,8 +28,30 @@ def format_duration(seconds):
 
 
 def format_values(values):
-    return "".join(f" - {name}: {value:.4f}" if abs(value) > 1e-3 else f" - {name}: {value:.4e}"
-                   for name, value in values.items())
+    """' - loss: 0.6931 - lr: 1.0000e-04' as Keras prints logs; a value that is not a number
+    (one a callback added to the logs) as it is."""
+    return "".join(f" - {name}: {format_value(value)}" for name, value in values.items())
+
+
+def format_value(value):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{number:.4f}" if abs(number) > 1e-3 else f"{number:.4e}"
+
+
+def redraws_in_place(stream):
+    """Whether `stream` shows `\\r` as a redraw of the line: a terminal, or the process's own
+    stdout or stderr in Jupyter (ipykernel loaded) or PyCharm's console, as Keras detects them.
+
+    (Keras also counts any POSIX system as one, which would write every redraw into a file or
+    a pipe; cnnkit leaves that out.)
+    """
+    if hasattr(stream, "isatty") and stream.isatty():
+        return True
+    own = stream is sys.stdout or stream is sys.stderr
+    return own and ("ipykernel" in sys.modules or "PYCHARM_HOSTED" in os.environ)
 
 
 class Progbar:
@@ -36,8 +59,8 @@ class Progbar:
 
     Args:
         target: total number of steps.
-        verbose: 1 draws a bar (redrawn in place on a terminal, one final line otherwise),
-            2 prints one plain line at the end, 0 prints nothing.
+        verbose: 1 draws a bar (redrawn in place on a terminal or in a Jupyter notebook, one
+            final line otherwise), 2 prints one plain line at the end, 0 prints nothing.
         stream: where to write; default sys.stdout.
         interval: minimum seconds between redraws.
 
@@ -53,7 +76,7 @@ class Progbar:
         self.width = width
         self.interval = interval
         self.unit_name = unit_name
-        self.dynamic = verbose == 1 and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.dynamic = verbose == 1 and redraws_in_place(self.stream)
         self.start = time.perf_counter()
         self.last_draw = 0.0
         self.time_after_first_step = None

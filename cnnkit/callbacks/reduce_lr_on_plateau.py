@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from cnnkit.callbacks._learning_rate import require_settable_learning_rate
 from cnnkit.callbacks._monitor import MonitorCallback
 
 
@@ -20,6 +21,10 @@ class ReduceLROnPlateau(MonitorCallback):
 
     Adds the current `learning_rate` to the epoch logs, as Keras does.
 
+    Raises:
+        TypeError: when training begins, if the optimizer follows a learning-rate schedule
+            (Keras raises the same at the first reduction): the callback would replace it.
+
     Example:
         >>> reduce = ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=1e-5)
         >>> model.fit(x, y, validation_split=0.1, epochs=30, callbacks=[reduce])  # doctest: +SKIP
@@ -35,9 +40,13 @@ class ReduceLROnPlateau(MonitorCallback):
         self.verbose = verbose
         self.cooldown = cooldown
         self.min_lr = min_lr
-        self.on_train_begin()
+        self.reset()
 
     def on_train_begin(self, logs=None):
+        require_settable_learning_rate(self.model.optimizer, type(self).__name__)
+        self.reset()
+
+    def reset(self):
         self.best = None
         self.cooldown_counter = 0
         self.wait = 0

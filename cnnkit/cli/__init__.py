@@ -4,7 +4,8 @@ Example:
     $ cnnkit train                      # the seed convnet on MNIST, saved in runs/<timestamp>/
     $ cnnkit predict runs/<timestamp>/model.cnnkit my_digit.png
 
-From Python, `main(["train", "--epochs", "1"])` returns the exit status.
+From Python, `main(["train", "--epochs", "1"])` returns the exit status. Building the parser
+imports no torch: `cnnkit --help` and `cnnkit COMMAND --help` answer at once.
 """
 
 import os
@@ -14,6 +15,9 @@ from cnnkit.cli import evaluate, predict, summary, train
 from cnnkit.cli._parser import CliError, Parser
 
 COMMANDS = (train, evaluate, summary, predict)
+# Errors whose message says it all (and cnnkit's own, DatasetError...); any other is shown with its type's name.
+EXPECTED_ERRORS = (CliError, ValueError, OSError, ImportError)
+PIP_NAMES = {"PIL": "pillow"}  # import name -> the package to install, where they differ
 
 
 def build_parser():
@@ -29,9 +33,9 @@ def build_parser():
 def main(argv=None):
     """Runs the command line `argv` (default sys.argv[1:]); returns the exit status.
 
-    Errors are one line on stderr, `cnnkit: error: ...`: status 2 for bad arguments, 1 for
-    everything else (missing files, undecodable images, bad data). `CNNKIT_DEBUG=1` shows
-    the traceback instead.
+    Any failure is one line on stderr, `cnnkit: error: ...`, never a traceback: status 2 for
+    bad arguments, 1 for everything else (missing files or packages, undecodable images, bad
+    data, a failure inside torch), 130 for Ctrl-C. `CNNKIT_DEBUG=1` shows the traceback instead.
     """
     try:
         args = build_parser().parse_args(argv)
@@ -42,11 +46,30 @@ def main(argv=None):
     except KeyboardInterrupt:
         sys.stderr.write("cnnkit: interrupted\n")
         return 130
-    except (CliError, ValueError, OSError) as error:
+    except Exception as error:
         if os.environ.get("CNNKIT_DEBUG"):
             raise
-        sys.stderr.write(f"cnnkit: error: {error}\n")
+        sys.stderr.write(f"cnnkit: error: {describe(error)}\n")
         return 1
+
+
+def describe(error):
+    """`error` as one line: its message (a missing module says what to install), with the
+    error's type for the unexpected ones.
+
+    Example:
+        >>> describe(ModuleNotFoundError("No module named 'PIL'", name="PIL"))
+        "the package 'pillow' is not installed (No module named 'PIL'): pip install pillow"
+        >>> describe(RuntimeError("out of memory\\nmore details"))
+        'RuntimeError: out of memory more details (CNNKIT_DEBUG=1 shows the traceback)'
+    """
+    message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        package = PIP_NAMES.get(error.name.partition(".")[0], error.name.partition(".")[0])
+        return f"the package '{package}' is not installed ({message}): pip install {package}"
+    if (isinstance(error, EXPECTED_ERRORS) or type(error).__module__.startswith("cnnkit.")) and message:
+        return message
+    return f"{type(error).__name__}: {message or 'no message'} (CNNKIT_DEBUG=1 shows the traceback)"
 
 
 def _version():

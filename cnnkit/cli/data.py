@@ -1,12 +1,11 @@
-"""The datasets the command trains and evaluates on, as model-ready arrays."""
+"""The datasets the command trains and evaluates on, as model-ready arrays.
 
-import numpy as np
+The dataset modules (and torch) are imported only when data is loaded.
+"""
 
-from cnnkit import losses
-from cnnkit.datasets import fashion_mnist, mnist
-from cnnkit.utils import to_categorical
+import importlib
 
-DATASETS = {"mnist": mnist, "fashion_mnist": fashion_mnist}
+DATASETS = {"mnist": "cnnkit.datasets.mnist", "fashion_mnist": "cnnkit.datasets.fashion_mnist"}
 
 CLASS_NAMES = {
     "mnist": [str(digit) for digit in range(10)],
@@ -25,17 +24,22 @@ def load_dataset(name, limit=None):
         >>> x.shape, y[:3]  # doctest: +SKIP
         ((100, 28, 28, 1), array([5, 0, 4]))
     """
-    (x_train, y_train), (x_test, y_test) = DATASETS[name].load_data()
+    (x_train, y_train), (x_test, y_test) = importlib.import_module(DATASETS[name]).load_data()
     return _prepare(x_train, y_train, limit), _prepare(x_test, y_test, limit)
 
 
 def _prepare(images, labels, limit):
+    import numpy as np
+
     images, labels = images[:limit], labels[:limit]
     return (images.reshape(-1, 28, 28, 1).astype(np.float32) / 255, labels.astype(np.int64))
 
 
 def targets_for(model, labels):
     """Labels as the model's loss expects them: integers for sparse losses, else one-hot."""
+    from cnnkit import losses
+    from cnnkit.utils import to_categorical
+
     if isinstance(model.loss, losses.SparseCategoricalCrossentropy):
         return labels
     return to_categorical(labels, model.output_shape[-1])

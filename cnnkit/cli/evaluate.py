@@ -2,7 +2,7 @@
 
 import cnnkit
 from cnnkit.cli._model_file import open_model
-from cnnkit.cli._parser import add_device_option, add_limit_option, positive_int
+from cnnkit.cli._parser import CliError, add_device_option, add_limit_option, positive_int
 from cnnkit.cli.data import DATASETS, load_dataset, targets_for
 
 
@@ -22,7 +22,8 @@ def run(args):
         cnnkit.set_device(args.device)
     model = open_model(args.model)
     if model.loss is None:
-        model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
+        raise CliError(f"model '{args.model}' was saved without compile settings (no loss, no metrics), which "
+                       "evaluate needs: call model.compile(loss=..., metrics=[...]) before model.save()")
     _, (x_test, y_test) = load_dataset(args.dataset, args.limit)
     scores = model.evaluate(x_test, targets_for(model, y_test), batch_size=args.batch_size, return_dict=True)
     print(f"Test ({args.dataset}, {len(x_test):,} images) "

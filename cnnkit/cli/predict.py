@@ -3,8 +3,6 @@
 import json
 import os
 
-import numpy as np
-
 import cnnkit
 from cnnkit.cli._model_file import open_model
 from cnnkit.cli._parser import CliError, add_device_option
@@ -32,6 +30,8 @@ def add_parser(subparsers):
 
 
 def run(args):
+    import numpy as np
+
     from cnnkit.preprocessing import load_digit
 
     missing = [path for path in args.images if not os.path.isfile(path)]

@@ -2,12 +2,10 @@
 
 import csv
 import json
-import os
 import time
 from pathlib import Path
 
 from cnnkit.cli._parser import CliError
-from cnnkit.saving.atomic import atomic_write
 
 SETTINGS_FILE = "run.json"
 MODEL_FILE = "model.cnnkit"
@@ -16,16 +14,23 @@ BACKUP_FOLDER = "backup"
 
 
 def new_run_folder(out):
-    """Creates `out/<YYYYmmdd-HHMMSS>` (with `-2`, `-3`... when taken) and returns it."""
+    """Creates `out/<YYYYmmdd-HHMMSS>` (with `-2`, `-3`... when taken) and returns it.
+
+    Raises:
+        CliError: `out` is not a folder one can create folders in (the message says why).
+    """
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    Path(out).mkdir(parents=True, exist_ok=True)
+    if Path(out).exists() and not Path(out).is_dir():
+        raise CliError(f"--out '{out}' is a file, not a folder")
     for attempt in range(1, 1000):
         folder = Path(out) / (stamp if attempt == 1 else f"{stamp}-{attempt}")
         try:
-            folder.mkdir()
+            folder.mkdir(parents=True)
             return folder
         except FileExistsError:
             continue
+        except OSError as error:
+            raise CliError(f"cannot create a run folder in --out '{out}': {error.strerror or error}") from None
     raise CliError(f"cannot create a new run folder in '{out}': too many runs named {stamp}-*")
 
 
@@ -39,6 +44,8 @@ def latest_run_folder(out):
 
 def write_settings(folder, settings):
     """Writes the run's settings as `run.json`, atomically."""
+    from cnnkit.saving.atomic import atomic_write
+
     with atomic_write(Path(folder) / SETTINGS_FILE) as stream:
         stream.write((json.dumps(settings, indent=2) + "\n").encode())
 

@@ -1,17 +1,17 @@
-"""`cnnkit train`: train a named model on a dataset; save the model, its history and pictures."""
+"""`cnnkit train`: train a named model on a dataset; save the model, its history and pictures.
+
+Building the parser imports no torch (`cnnkit train --help` answers at once); `run` does.
+"""
 
 import argparse
 import functools
+import importlib.util
 import random
+import shutil
 from pathlib import Path
 
-import numpy as np
-
 import cnnkit
-from cnnkit import distributed, optimizers
-from cnnkit.callbacks import BackupAndRestore, CSVLogger
 from cnnkit.cli import runs
-from cnnkit.cli._model_file import open_model
 from cnnkit.cli._parser import (
     CliError, add_device_option, add_limit_option, fraction, positive_float, positive_int,
 )
@@ -20,7 +20,11 @@ from cnnkit.cli.models import MODELS
 
 DEFAULTS = {"dataset": "mnist", "model": "seed", "epochs": 5, "batch_size": 64, "optimizer": None,
             "learning_rate": None, "validation_split": 0.1, "seed": None, "limit": None}
-OPTIMIZERS = [cls.__name__.lower() for cls in (optimizers.SGD, optimizers.RMSprop, optimizers.Adam, optimizers.AdamW)]
+# Each optimizer's own default learning rate (tests check them against the classes).
+DEFAULT_LEARNING_RATES = {"sgd": 0.01, "rmsprop": 0.001, "adam": 0.001, "adamw": 0.001}
+OPTIMIZERS = list(DEFAULT_LEARNING_RATES)
+# What `cnnkit train` needs after training (saving, pictures), checked before it starts: import name, pip name.
+REQUIRED_PACKAGES = (("safetensors", "safetensors"), ("matplotlib", "matplotlib"), ("PIL", "pillow"))
 LATEST = "latest"
 HELP_FORMAT = functools.partial(argparse.RawDescriptionHelpFormatter, max_help_position=30)
 
@@ -36,6 +40,11 @@ history.csv, run.json (the settings), curves.png, confusion.png and mistakes.png
 `--nproc N` trains data-parallel in N processes on this machine (torch.distributed;
 `--batch-size` stays the global batch); under `torchrun` the command joins its group."""
 
+LEARNING_RATE_HELP = (
+    "default: the optimizer's own (" + ", ".join(f"{name} {rate}" for name, rate in DEFAULT_LEARNING_RATES.items())
+    + "); --model fast follows a one-cycle schedule instead, so it takes --learning-rate only with --optimizer"
+)
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("train", help="train a model (default: the seed convnet on MNIST)",
@@ -45,7 +54,7 @@ def add_parser(subparsers):
     parser.add_argument("--epochs", type=positive_int, metavar="N", help="default: 5 (with --resume: the total to reach)")
     parser.add_argument("--batch-size", type=positive_int, metavar="N", help="default: 64")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, help="default: rmsprop (or the model's own)")
-    parser.add_argument("--learning-rate", type=positive_float, metavar="LR", help="default: the optimizer's (0.001)")
+    parser.add_argument("--learning-rate", type=positive_float, metavar="LR", help=LEARNING_RATE_HELP)
     parser.add_argument("--validation-split", type=fraction, metavar="F",
                         help="fraction of the training data held out, in [0, 1); default: 0.1")
     parser.add_argument("--seed", type=int, metavar="N",
@@ -62,14 +71,40 @@ def add_parser(subparsers):
 
 
 def run(args):
+    """Checks everything it can before training (packages, settings, the run folder); a failed
+    run leaves no run folder it created without a model or a backup in it."""
+    check_packages()
     if args.device:
         cnnkit.set_device(args.device)
-    folder, settings = _open_run(args)
-    if args.nproc > 1:
-        if settings["batch_size"] % args.nproc:
-            raise CliError(f"--batch-size {settings['batch_size']} is the global batch, split evenly over the "
-                           f"processes: use a multiple of --nproc {args.nproc}")
-        return _launch(args.nproc, folder, args.device)
+    folder, settings, created = _open_run(args)
+    try:
+        if args.nproc > 1:
+            status = _launch(args.nproc, folder, args.device)
+        else:
+            status = _train(folder, settings, append=not created)
+    except BaseException:
+        if created:
+            _remove_if_unused(folder)
+        raise
+    if status and created:
+        _remove_if_unused(folder)
+    return status
+
+
+def check_packages():
+    """Raises a CliError naming the packages `cnnkit train` needs to save its results, if any is missing."""
+    missing = [pip_name for module, pip_name in REQUIRED_PACKAGES if importlib.util.find_spec(module) is None]
+    if missing:
+        raise CliError(f"cnnkit train saves its model and pictures with {', '.join(p for _, p in REQUIRED_PACKAGES)}, "
+                       f"but {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed: "
+                       f"pip install {' '.join(missing)}")
+
+
+def _train(folder, settings, append):
+    import numpy as np
+
+    from cnnkit import distributed
+
     main = distributed.is_main_process()  # under torchrun, rank 0 prints and writes
     cnnkit.set_random_seed(settings["seed"])
     (x, y), (x_test, y_test) = load_dataset(settings["dataset"], settings["limit"])
@@ -79,7 +114,7 @@ def run(args):
         print(f"Run folder: {folder} (seed {settings['seed']})")
     model.fit(x, targets_for(model, y), batch_size=settings["batch_size"], epochs=settings["epochs"],
               validation_split=settings["validation_split"], initial_epoch=initial_epoch,
-              callbacks=_callbacks(folder, append=initial_epoch > 0 or args.resume is not None))
+              callbacks=_callbacks(folder, append=initial_epoch > 0 or append))
     scores = model.evaluate(x_test, targets_for(model, y_test), batch_size=settings["batch_size"],
                             return_dict=True)
     predicted = np.argmax(model.predict(x_test, batch_size=settings["batch_size"], verbose=0), axis=1)
@@ -93,23 +128,29 @@ def run(args):
 
 def _launch(nproc, folder, device):
     """Trains the run in `folder` (its run.json written) in `nproc` processes under torch.distributed."""
+    from cnnkit import distributed
+
     print(f"Run folder: {folder}; training in {nproc} processes")
     return distributed.launch(nproc, ["train", "--resume", str(folder), *(["--device", device] if device else [])])
 
 
 def _open_run(args):
-    """The run folder and its settings; under torchrun, rank 0's, shared with the others."""
+    """(run folder, settings, whether this command created the folder); under torchrun, rank 0's
+    folder and settings, shared with the others."""
+    from cnnkit import distributed
+
     main = distributed.is_main_process()
-    folder, settings = _open_run_here(args) if main else (None, None)
+    folder, settings, created = _open_run_here(args) if main else (None, None, False)
     folder = Path(distributed.share_from_main_process(str(folder) if main else ""))
-    return (folder, settings) if main else (folder, runs.read_settings(folder))
+    return (folder, settings, created) if main else (folder, runs.read_settings(folder), False)
 
 
 def _open_run_here(args):
-    """Creates or reopens the run folder; its settings: defaults, the model's, a resumed run's, the options given."""
+    """Creates or reopens the run folder, once its settings are checked: defaults, the model's,
+    a resumed run's, the options given. Writing run.json checks that the folder is writable."""
     given = {name: getattr(args, name) for name in DEFAULTS if getattr(args, name) is not None}
     if args.resume is None:
-        folder, saved = runs.new_run_folder(args.out), {}
+        folder, saved = None, {}
     else:
         folder = runs.latest_run_folder(args.out) if args.resume == LATEST else Path(args.resume)
         saved = runs.read_settings(folder)
@@ -117,12 +158,41 @@ def _open_run_here(args):
     settings = {**DEFAULTS, **MODELS[model].defaults, **saved, **given}
     if settings["seed"] is None:
         settings["seed"] = random.SystemRandom().randrange(2**31)
-    runs.write_settings(folder, settings)
-    return folder, settings
+    check_settings(settings, args.nproc)
+    created = folder is None
+    if created:
+        folder = runs.new_run_folder(args.out)
+    try:
+        runs.write_settings(folder, settings)
+    except OSError as error:
+        if created:
+            _remove_if_unused(folder)
+        raise CliError(f"cannot write in the run folder '{folder}': {error.strerror or error}") from None
+    return folder, settings, created
+
+
+def check_settings(settings, nproc):
+    """Raises a CliError for settings that cannot train as asked, before anything is created."""
+    if nproc > 1 and settings["batch_size"] % nproc:
+        raise CliError(f"--batch-size {settings['batch_size']} is the global batch, split evenly over the "
+                       f"processes: use a multiple of --nproc {nproc}")
+    if settings["learning_rate"] is not None and MODELS[settings["model"]].schedule and settings["optimizer"] is None:
+        raise CliError(f"--learning-rate {settings['learning_rate']} would replace the learning-rate schedule of "
+                       f"--model {settings['model']} ({MODELS[settings['model']].schedule}); leave it out, or "
+                       "give --optimizer too to train with a constant rate")
+
+
+def _remove_if_unused(folder):
+    """Deletes a run folder holding neither a model nor a backup to resume from (a run that failed early)."""
+    folder = Path(folder)
+    if folder.is_dir() and not (folder / runs.MODEL_FILE).exists() and not (folder / runs.BACKUP_FOLDER).exists():
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _model_for(folder, settings, samples):
     """A new model, or the finished run's saved model with the number of epochs it has done."""
+    from cnnkit.cli._model_file import open_model
+
     saved = folder / runs.MODEL_FILE
     if saved.is_file() and not (folder / runs.BACKUP_FOLDER).exists():
         done = len(runs.read_history(folder / runs.HISTORY_FILE).get("loss", []))
@@ -145,6 +215,8 @@ def _compiled(model, optimizer, learning_rate):
 
 
 def _callbacks(folder, append):
+    from cnnkit.callbacks import BackupAndRestore, CSVLogger
+
     return [BackupAndRestore(str(folder / runs.BACKUP_FOLDER)),
             CSVLogger(str(folder / runs.HISTORY_FILE), append=append)]
 

@@ -18,8 +18,9 @@ def mnist_fast(seed=None, train_size=60000, epochs=EPOCHS, batch_size=BATCH_SIZE
 
     The seed's convnet (Conv2D 32/64/64, two max-pools, Dense 64), trained by Adam with a
     one-cycle learning rate (warm-up to 0.006, cosine decay) over `epochs` epochs of batch 128,
-    under the "mixed_bfloat16" policy where the device computes bfloat16 natively (CPUs with
-    AVX-512 BF16 or AMX, recent GPUs). Inputs are the seed program's: `(N, 28, 28, 1)` float32
+    under the "mixed_bfloat16" policy where the device computes bfloat16 natively (x86 CPUs
+    with AVX-512 BW, VL and DQ, or ARM CPUs with BF16, as torch's oneDNN checks; GPUs that
+    support bfloat16). Inputs are the seed program's: `(N, 28, 28, 1)` float32
     in [0, 1], one-hot labels. On a 2-core AVX-512 CPU it trains in about 14 s to about
     99.2 % test accuracy (see `benchmarks/time_to_accuracy.py`).
 
@@ -49,7 +50,8 @@ def mnist_fast(seed=None, train_size=60000, epochs=EPOCHS, batch_size=BATCH_SIZE
 
 
 def bfloat16_is_native(device):
-    """Whether `device` computes bfloat16 in hardware (else bfloat16 is slower than float32)."""
+    """Whether `device` computes bfloat16 natively (else bfloat16 is slower than float32): torch's
+    own checks, `torch.cuda.is_bf16_supported()` and oneDNN's (AVX-512 BW/VL/DQ, or ARM BF16)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()

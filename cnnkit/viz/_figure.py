@@ -13,13 +13,13 @@ def new_figure(width_px, height_px, dpi=100):
     """A figure of exactly `width_px` x `height_px` pixels when saved.
 
     Raises:
-        ImportError: matplotlib is not installed (it is in the `tools` extra).
+        ImportError: matplotlib is not installed.
     """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as error:
-        raise ImportError("cnnkit.viz needs matplotlib: pip install 'cnnkit[tools]'") from error
+        raise ImportError("cnnkit.viz needs matplotlib, a dependency of cnnkit: pip install matplotlib") from error
     figure = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
