@@ -27,6 +27,8 @@ class Functional(Model):
         trainable: bool. Default True.
     """
 
+    _keras_module, _registered_name = "keras.src.models.functional", "Functional"  # as Keras 3 files name it
+
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         super().__init__(name=name, **kwargs)
         self._set_graph(inputs, outputs)

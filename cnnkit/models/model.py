@@ -203,12 +203,12 @@ class Model(Layer):
             self.objectives = Objectives(**self._compile_arguments, output_names=self.objective_names())
         return self.objectives
 
-    def build_optimizer(self):
-        """Builds the optimizer for the weights trainable now (compile again after freezing
-        or unfreezing layers, as in Keras)."""
+    def build_optimizer(self, weights=None):
+        """Builds the optimizer for `weights`, by default those trainable now (compile again
+        after freezing or unfreezing layers, as in Keras)."""
         if self._optimizer_built:
             return
-        trainable = self.trainable_weights
+        trainable = self.trainable_weights if weights is None else weights
         if not trainable:  # nothing to build: Keras leaves the optimizer unbuilt (no summary line)
             warnings.warn("The model does not have any trainable weights.", UserWarning, stacklevel=4)
             return

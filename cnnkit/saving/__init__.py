@@ -11,6 +11,8 @@ Example:
 from cnnkit.saving.atomic import atomic_write
 from cnnkit.saving.errors import ModelFileError
 from cnnkit.saving.model_file import load_model, save_model
+from cnnkit.saving.registry import register_keras_serializable
 from cnnkit.saving.weights import load_weights, save_weights
 
-__all__ = ["ModelFileError", "atomic_write", "load_model", "load_weights", "save_model", "save_weights"]
+__all__ = ["ModelFileError", "atomic_write", "load_model", "load_weights", "register_keras_serializable",
+           "save_model", "save_weights"]

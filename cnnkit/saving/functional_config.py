@@ -3,7 +3,7 @@
 Each layer entry carries `name` and `inbound_nodes`: one `{"args": [...], "kwargs": {...}}`
 per call, where every input tensor is `{"class_name": "__keras_tensor__", "config": {"shape",
 "dtype", "keras_history": [layer name, node index, tensor index]}}`; `input_layers` and
-`output_layers` hold such histories (one, or a list of them). The same schema serves the
+`output_layers` hold such histories (one, or a list or dict of them). The same schema serves the
 `.cnnkit` and `.keras` files.
 
 Example:
@@ -45,6 +45,8 @@ def functional_config(model):
     def ends(structure):
         if isinstance(structure, KerasTensor):
             return history(structure)
+        if isinstance(structure, dict):
+            return {key: history(tensor) for key, tensor in structure.items()}
         return [history(tensor) for tensor in flatten(structure)]
 
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
@@ -61,7 +63,7 @@ def functional_from_config(cls, config, custom_objects=None):
         layer = deserialize_layer(entry, custom_objects, where=f"layer {index}")
         if isinstance(layer, InputLayer):
             tensors[(layer.name, 0, 0)] = layer.output
-        queues.append([layer, list(entry.get("inbound_nodes") or []), 0])
+        queues.append([layer, _calls(entry, layer), 0])
     while any(nodes for _, nodes, _ in queues):
         progressed = False
         for queue in queues:
@@ -72,19 +74,47 @@ def functional_from_config(cls, config, custom_objects=None):
                 progressed = True
         if not progressed:
             layer, nodes, _ = next(queue for queue in queues if queue[1])
+            missing = _missing(nodes[0], tensors)
+            unknown = sorted({name for name, *_ in missing} - {queued.name for queued, _, _ in queues})
+            reason = f"no layer is named {unknown}" if unknown else "the calls form a cycle, or name calls not recorded"
             raise ModelFileError(
-                f"layer '{layer.name}' is called on tensors {_missing(nodes[0], tensors)} that no layer of the "
-                "config produces."
-            )
+                f"layer '{layer.name}' is called on tensors {missing} that are never produced: {reason}.")
     inputs, outputs = _resolve(config.get("input_layers"), tensors), _resolve(config.get("output_layers"), tensors)
     return cls(inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True))
+
+
+def _calls(entry, layer):
+    """The layer's recorded calls, checked: a list of `{"args": [...], "kwargs": {...}}`."""
+    nodes = entry.get("inbound_nodes") or []
+    if not isinstance(nodes, list) or not all(
+            isinstance(node, dict) and isinstance(node.get("args") or [], list)
+            and isinstance(node.get("kwargs") or {}, dict) for node in nodes):
+        raise ModelFileError(
+            f"layer '{layer.name}': 'inbound_nodes' must be a list of {{'args': [...], 'kwargs': {{...}}}}; "
+            f"found {nodes!r}"
+        )
+    return list(nodes)
+
+
+def _key(history):
+    """A `[layer name, node index, tensor index]` history as a dict key; a ModelFileError if it is not one."""
+    if not (isinstance(history, list) and len(history) == 3 and isinstance(history[0], str)
+            and all(type(index) is int for index in history[1:])):
+        raise ModelFileError(f"expected a layer history [layer name, node index, tensor index], found {history!r}")
+    return tuple(history)
+
+
+def _tensor_key(structure):
+    """The history of a `__keras_tensor__` entry."""
+    config = structure.get("config")
+    return _key(config.get("keras_history") if isinstance(config, dict) else None)
 
 
 def _histories(structure):
     """The keras_history triples in a node's args, in order."""
     if isinstance(structure, dict):
         if structure.get("class_name") == "__keras_tensor__":
-            return [tuple(structure["config"]["keras_history"])]
+            return [_tensor_key(structure)]
         return [h for value in structure.values() for h in _histories(value)]
     if isinstance(structure, list):
         return [h for value in structure for h in _histories(value)]
@@ -102,7 +132,7 @@ def _missing(node, tensors):
 def _arguments(structure, tensors):
     if isinstance(structure, dict):
         if structure.get("class_name") == "__keras_tensor__":
-            return tensors[tuple(structure["config"]["keras_history"])]
+            return tensors[_tensor_key(structure)]
         return {key: _arguments(value, tensors) for key, value in structure.items()}
     if isinstance(structure, list):
         return [_arguments(value, tensors) for value in structure]
@@ -120,16 +150,18 @@ def _replay(layer, node, node_index, tensors):
 
 
 def _resolve(ends, tensors):
-    """The tensors named by `input_layers` / `output_layers`: one history, or a list of them."""
-    if isinstance(ends, list) and len(ends) == 3 and isinstance(ends[0], str):
+    """The tensors named by `input_layers` / `output_layers`: one history, or a list or dict of them."""
+    if isinstance(ends, list) and ends and isinstance(ends[0], str):
         return _tensor(ends, tensors)
+    if isinstance(ends, dict) and ends:
+        return {key: _tensor(end, tensors) for key, end in ends.items()}
     if isinstance(ends, list) and ends:
         return [_tensor(end, tensors) for end in ends]
     raise ModelFileError(f"expected layer histories [name, node, tensor], found {ends!r}")
 
 
 def _tensor(end, tensors):
-    key = tuple(end)
+    key = _key(end)
     if key not in tensors:
         raise ModelFileError(f"the model's input or output {list(end)} is not produced by any layer of the config.")
     return tensors[key]

@@ -51,7 +51,10 @@ def model_from_config(config, custom_objects=None, where="config.json"):
         config = _from_format_1(config)
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
         raise ModelFileError(f"{where}: entry 'model' must describe a model as {{'class_name', 'config'}}.")
-    model = deserialize_layer(config, custom_objects, where=f"{where}: model")
+    try:
+        model = deserialize_layer(config, custom_objects, where=f"{where}: model")
+    except RecursionError:
+        raise ModelFileError(f"{where}: entry 'model' is nested too deeply to be a model.") from None
     if not hasattr(model, "fit"):
         raise ModelFileError(f"{where}: entry 'model' describes a {config['class_name']}, not a model.")
     build_from_config(model, config.get("build_config"), f"{where}: model")

@@ -5,7 +5,8 @@ Entries:
                           and config, the model name and input shape) and the compile settings.
     model.safetensors     the weights, `<layer name>/<weight name>` in Keras's layouts.
     optimizer.safetensors (optional) `optimizer.variables_state()`: iterations, learning rate
-                          and slots, so that training continues exactly where it stopped.
+                          and slots, so that training continues exactly where it stopped; its
+                          metadata names the weights the optimizer was built for.
 
 Loading only parses JSON and safetensors and builds layers named in `cnnkit.layers` (or the
 caller's `custom_objects`); every problem is a `ModelFileError` naming the file and entry.
@@ -41,7 +42,7 @@ def save_model(model, filepath, include_optimizer=True, extra_entries=None):
     """Writes `model` to `filepath` atomically: a crash mid-save leaves the old file intact.
 
     Args:
-        model: a Sequential model (built or not, compiled or not).
+        model: a Sequential, Functional or subclassed model (built or not, compiled or not).
         filepath: path of the `.cnnkit` file.
         include_optimizer: bool, also store the optimizer's state (when it has been built).
         extra_entries: optional `{entry name: bytes}` stored alongside (used by BackupAndRestore).
@@ -60,7 +61,7 @@ def save_model(model, filepath, include_optimizer=True, extra_entries=None):
     entries[WEIGHTS] = tensors_to_bytes(weight_tensors(model), weight_metadata(model)) if model.built \
         else tensors_to_bytes({})
     if optimizer_state:
-        entries[OPTIMIZER] = tensors_to_bytes(model.optimizer.variables_state())
+        entries[OPTIMIZER] = tensors_to_bytes(model.optimizer.variables_state(), _optimized_weights_metadata(model))
     entries.update(extra_entries or {})
     with atomic_write(filepath) as file, zipfile.ZipFile(file, "w") as archive:
         for name, data in entries.items():
@@ -124,10 +125,31 @@ def restore_model_state(model, filepath):
     return entries
 
 
+def _optimized_weights_metadata(model):
+    """The paths of the weights the optimizer was built for, in its order: they differ from the
+    trainable weights when layers were frozen or unfrozen after it was built."""
+    paths = {id(weight): path for path, _, _, weight in model.weight_entries()}
+    return {"weights": json.dumps([paths.get(id(weight)) for weight in model.optimizer._params])}
+
+
+def _optimized_weights(model, data):
+    """The weights named by `_optimized_weights_metadata`, or None (the trainable ones) when
+    the file does not name them or names weights that this model lacks."""
+    try:
+        paths = json.loads(metadata_from_bytes(data).get("weights", "null"))
+    except json.JSONDecodeError:
+        return None
+    weights = {path: weight for path, _, _, weight in model.weight_entries()}
+    if not isinstance(paths, list) or not all(isinstance(path, str) and path in weights for path in paths):
+        return None
+    return [weights[path] for path in paths]
+
+
 def restore_optimizer_state(model, data, where):
-    """Builds the optimizer on the model's device and loads its saved variables."""
+    """Builds the optimizer on the model's device, for the weights it was built for, and loads
+    its saved variables."""
     model.to(get_device())
-    model.build_optimizer()
+    model.build_optimizer(_optimized_weights(model, data))
     try:
         model.optimizer.load_variables_state(tensors_from_bytes(data, where))
     except ValueError as error:
@@ -170,7 +192,7 @@ def read_config(entries, filepath):
     """The parsed `config.json`, after checking the format and version it declares."""
     try:
         config = json.loads(entries[CONFIG])
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:  # RecursionError: nested too deeply
         raise ModelFileError(f"{filepath}: entry '{CONFIG}' is not valid JSON: {error}") from error
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(f"{filepath}: entry '{CONFIG}' does not declare format '{FORMAT}'.")

@@ -66,14 +66,23 @@ def serialize_layer(layer):
     cls = type(layer)
     builtin = cls.__module__.startswith("cnnkit.")
     entry = {
-        "module": ("keras.layers" if builtin else cls.__module__) if not _is_model(layer) else "keras",
+        "module": _module(cls),
         "class_name": cls.__name__,
         "config": layer.get_config(),
-        "registered_name": cls.__dict__.get("_registered_name"),
+        # As Keras: None for its own public classes, the class name for an unregistered class of yours.
+        "registered_name": cls.__dict__.get("_registered_name") or (None if builtin else cls.__name__),
     }
     if layer.built and layer.input_shape is not None and type(layer).__name__ != "InputLayer":
         entry["build_config"] = {"input_shape": _jsonable_shape(layer.input_shape)}
     return entry
+
+
+def _module(cls):
+    """The `module` Keras 3 writes: Keras's public module for a class it has (Functional names its own),
+    the defining module for yours (None for `__main__`)."""
+    if not cls.__module__.startswith("cnnkit."):
+        return None if cls.__module__ == "__main__" else cls.__module__
+    return cls.__dict__.get("_keras_module") or ("keras" if _is_model(cls) else "keras.layers")
 
 
 def _is_model(layer_or_class):
@@ -100,8 +109,8 @@ def deserialize_layer(entry, custom_objects=None, where="config.json"):
             layer = cls.from_config(dict(entry["config"]), custom_objects=custom_objects)
         else:
             layer = cls.from_config(dict(entry["config"]))
-    except ModelFileError:
-        raise
+    except ModelFileError as error:  # from a layer inside: prefix where this one is
+        raise ModelFileError(f"{where}: {error}") from error
     except (TypeError, ValueError, KeyError) as error:
         raise ModelFileError(f"{where}: cannot rebuild layer {entry['class_name']} from its config: {error}") from error
     return layer
@@ -115,8 +124,9 @@ def _lookup(entry, custom_objects, where):
                 and issubclass(classes[key], Layer):
             return classes[key]
     known = sorted(name for name in classes if ">" not in name)
+    registered = f" (registered as '{registered_name}')" if registered_name not in (None, class_name) else ""
     raise ModelFileError(
-        f"{where}: unknown layer class '{class_name}'. Known layers: {', '.join(known)}. "
+        f"{where}: unknown layer class '{class_name}'{registered}. Known layers: {', '.join(known)}. "
         f"Pass custom layers as load_model(path, custom_objects={{'{class_name}': {class_name}}}) "
         "or register them with cnnkit.saving.register_keras_serializable()."
     )
