@@ -166,6 +166,30 @@ def fused_head(model, loss):
     return LossHead(model)
 
 
+class DoubledDense(layers.Dense):
+    """A subclass whose own call() differs from its parent's: softmax(2 * logits)."""
+
+    def call(self, inputs):
+        return self.activation(2 * self.preactivation(inputs))
+
+
+@pytest.mark.parametrize("hooked", [False, True])
+def test_training_computes_the_function_predict_computes(hooked):
+    """The fused loss must not skip a subclass's call() or a hook: fit's loss is the loss of
+    predict's outputs (before the fix, training used Dense's plain logits here)."""
+    last = (layers.Dense if hooked else DoubledDense)(2, activation="softmax")
+    if hooked:
+        last.register_forward_hook(lambda module, args, output: output * 0.5 + 0.25)
+    model = models.Sequential([layers.Input((2,)), last])
+    model.set_weights([np.array([[1.0, -1.0], [0.5, 2.0]], "float32"), np.array([0.1, -0.2], "float32")])
+    head = fused_head(model, losses.get("categorical_crossentropy"))
+    assert not head.fused
+    x, y = np.array([[1.0, 2.0], [-1.0, 0.5]], "float32"), np.array([[0.0, 1.0], [1.0, 0.0]], "float32")
+    expected = float(losses.get("categorical_crossentropy")(torch.from_numpy(y), torch.from_numpy(
+        model.predict(x, verbose=0))))
+    assert model.test_on_batch(x, y) == pytest.approx(expected, rel=1e-6)
+
+
 # -- lookup, config and targets -------------------------------------------------------------------
 def test_get_by_name_class_instance_and_config():
     assert isinstance(losses.get("categorical_crossentropy"), losses.CategoricalCrossentropy)
