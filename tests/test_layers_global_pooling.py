@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnkit.layers.global_pooling import (
+from cnnkit.layers.pooling.global_pooling2d import (
     GlobalAveragePooling2D,
     GlobalAvgPool2D,
     GlobalMaxPool2D,

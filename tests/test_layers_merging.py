@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cnnkit.layers import merging
-from cnnkit.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from cnnkit.layers.merging.merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 
 A = np.arange(24, dtype="float32").reshape(2, 3, 4)
 B = A[:, ::-1] + 0.5                                               # half-integers: never ties with A

@@ -31,7 +31,7 @@ from cnnkit.distributed.reduce import (
 from cnnkit.distributed.sharding import draw_seed, epoch_order, gradient_weight, share
 from cnnkit.engine.data import batch_slices
 from cnnkit.engine.device import get_device
-from cnnkit.layers.batch_normalization import BatchNormalization
+from cnnkit.layers.normalization.batch_normalization import BatchNormalization
 from cnnkit.layers.node import flatten
 
 

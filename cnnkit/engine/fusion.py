@@ -28,10 +28,10 @@ Example:
 
 import torch
 
-from cnnkit.layers.activation import Activation
-from cnnkit.layers.conv2d import Conv2D
-from cnnkit.layers.dense import Dense
-from cnnkit.layers.pooling import MaxPooling2D
+from cnnkit.layers.activations.activation import Activation
+from cnnkit.layers.convolutional.conv2d import Conv2D
+from cnnkit.layers.core.dense import Dense
+from cnnkit.layers.pooling.pooling2d import MaxPooling2D
 
 _ACTIVATED = (Conv2D, Dense, Activation)
 

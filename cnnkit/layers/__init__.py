@@ -1,4 +1,4 @@
-"""Keras-named layers; the arithmetic is torch's.
+"""Keras-named layers, grouped as Keras groups them; the arithmetic is torch's.
 
 Example:
     >>> from cnnkit import layers
@@ -6,26 +6,25 @@ Example:
     (None, 26, 26, 32)
 """
 
-from cnnkit.layers.activation import Activation
+from cnnkit.layers.activations import Activation
 from cnnkit.layers.base import Layer
-from cnnkit.layers.batch_normalization import BatchNormalization
-from cnnkit.layers.conv2d import Conv2D
-from cnnkit.layers.dense import Dense
-from cnnkit.layers.dropout import Dropout
-from cnnkit.layers.flatten import Flatten
-from cnnkit.layers.global_pooling import (
-    GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D, GlobalMaxPooling2D,
-)
-from cnnkit.layers.input_layer import Input, InputLayer
+from cnnkit.layers.convolutional import Conv2D
+from cnnkit.layers.core import Dense, Input, InputLayer
 from cnnkit.layers.merging import (
     Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, average, concatenate, maximum, minimum,
     multiply, subtract,
 )
-from cnnkit.layers.pooling import AveragePooling2D, MaxPooling2D
+from cnnkit.layers.node import KerasTensor
+from cnnkit.layers.normalization import BatchNormalization
+from cnnkit.layers.pooling import (
+    AveragePooling2D, GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D, GlobalMaxPooling2D, MaxPooling2D,
+)
+from cnnkit.layers.regularization import Dropout
+from cnnkit.layers.reshaping import Flatten
 
 __all__ = [
     "Activation", "Add", "Average", "AveragePooling2D", "BatchNormalization", "Concatenate", "Conv2D", "Dense",
     "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D",
-    "Input", "InputLayer", "Layer", "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Subtract", "add", "average",
-    "concatenate", "maximum", "minimum", "multiply", "subtract",
+    "Input", "InputLayer", "KerasTensor", "Layer", "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Subtract",
+    "add", "average", "concatenate", "maximum", "minimum", "multiply", "subtract",
 ]

@@ -33,8 +33,8 @@ _call_context = threading.local()
 
 
 def current_training():
-    """The `training` flag of the enclosing layer call (False outside any call)."""
-    return getattr(_call_context, "training", False)
+    """The `training` flag of the enclosing layer call (None outside any call)."""
+    return getattr(_call_context, "training", None)
 
 
 def is_shape(value):
@@ -71,6 +71,9 @@ class Layer(torch.nn.Module):
         torch.Size([2, 3])
     """
 
+    _call_takes_training = False
+    _training_default = None  # what `training` is in a call outside any other call, given none
+
     def __new__(cls, *args, **kwargs):
         """Records the arguments of a user-defined layer or model, for its default `get_config`."""
         instance = super().__new__(cls)
@@ -80,7 +83,9 @@ class Layer(torch.nn.Module):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
+        parameters = inspect.signature(cls.call).parameters
+        cls._call_takes_training = "training" in parameters
+        cls._training_default = parameters["training"].default if cls._call_takes_training else None
 
     def __init__(self, name=None, input_shape=None, trainable=True, dtype=None, **kwargs):
         super().__init__()
@@ -145,9 +150,9 @@ class Layer(torch.nn.Module):
             inputs = self._to_tensors(inputs)
         if not self.built:
             self._build_for_call(inputs)
-        if training is None:
-            training = current_training()
         outer = current_training()
+        if training is None:
+            training = outer if outer is not None else self._training_default
         _call_context.training = training
         try:
             outputs = super().__call__(inputs, *args, training=training, **kwargs)

@@ -3,7 +3,7 @@
 import torch
 
 from cnnkit.layers.base import Layer
-from cnnkit.layers.input_layer import InputLayer
+from cnnkit.layers.core.input_layer import InputLayer
 from cnnkit.layers.node import KerasTensor
 from cnnkit.models.functional import Functional
 from cnnkit.models.graph import Graph

@@ -14,7 +14,7 @@ Example:
     (['x', 0, 0], ['out', 0, 0], {'shape': [None, 4], 'dtype': 'float32', 'keras_history': ['x', 0, 0]})
 """
 
-from cnnkit.layers.input_layer import InputLayer
+from cnnkit.layers.core.input_layer import InputLayer
 from cnnkit.layers.node import KerasTensor, flatten, map_structure
 from cnnkit.saving.errors import ModelFileError
 from cnnkit.saving.registry import deserialize_layer, serialize_layer

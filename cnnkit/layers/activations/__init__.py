@@ -1,0 +1,5 @@
+"""Activations as layers."""
+
+from cnnkit.layers.activations.activation import Activation
+
+__all__ = ["Activation"]

@@ -1,0 +1,6 @@
+"""Core layers: inputs and dense connections."""
+
+from cnnkit.layers.core.dense import Dense
+from cnnkit.layers.core.input_layer import Input, InputLayer
+
+__all__ = ["Dense", "Input", "InputLayer"]

@@ -1,0 +1,3 @@
+"""Preprocessing and data augmentation layers."""
+
+__all__ = []
