@@ -17,9 +17,9 @@ import os
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "activations", "callbacks", "datasets", "distributed", "initializers", "layers", "losses", "metrics",
-    "mixed_precision", "models", "ops", "optimizers", "preprocessing", "random", "recipes", "saving", "utils",
-    "viz",
+    "activations", "callbacks", "constraints", "datasets", "distributed", "initializers", "layers", "losses",
+    "metrics", "mixed_precision", "models", "ops", "optimizers", "preprocessing", "random", "recipes",
+    "regularizers", "saving", "utils", "viz",
 )
 _NAMES = {
     "Input": "cnnkit.layers", "Layer": "cnnkit.layers", "Model": "cnnkit.models", "Sequential": "cnnkit.models",

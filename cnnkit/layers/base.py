@@ -15,26 +15,66 @@ Calling a layer (`layer(x)`) works two ways, as in Keras:
 Shapes in the API are channels-last with None for the batch: `(None, 28, 28, 1)`.
 Tensors flowing between layers are channels-last too; layers that need torch's NCHW
 view take it with a zero-copy `permute`, never a copy.
+
+Extra losses, as Keras's: `layer.losses` lists the penalties of the weights' regularizers
+(on trainable weights, in Keras's layout) and the losses added during the last outermost
+call (`add_loss`, and the activity regularizer's penalty on each output divided by the batch
+size), this layer's and its inner layers'. An activity regularizer runs as a forward hook,
+so the engine's exact rewrites, which leave hooked layers alone, never skip it.
 """
 
+import collections
 import inspect
 import json
 import threading
+import weakref
 
 import numpy as np
 import torch
 
-from cnnkit import initializers
+from cnnkit import constraints, initializers, regularizers
 from cnnkit.engine.device import get_device
-from cnnkit.layers.node import KerasTensor, Node, is_symbolic, map_structure
+from cnnkit.layers.node import KerasTensor, Node, flatten, is_symbolic, map_structure
 from cnnkit.utils.naming import to_snake_case, unique_name
 
-_call_context = threading.local()
+
+class _CallContext(threading.local):
+    training = None  # the `training` flag of the enclosing layer call
+    inside = False  # whether a layer call is running: a call that starts outside any is Keras's entry call
+
+
+_call_context = _CallContext()
+_holding_losses = weakref.WeakSet()  # layers whose add_loss list is not empty: cleared at the next entry call
 
 
 def current_training():
     """The `training` flag of the enclosing layer call (None outside any call)."""
-    return getattr(_call_context, "training", None)
+    return _call_context.training
+
+
+def losses_recorded():
+    """Whether some layer holds losses added by `add_loss` or an activity regularizer."""
+    return bool(_holding_losses)
+
+
+def as_outermost_call(layer, function, *args, **kwargs):
+    """`function(*args, **kwargs)` run as one outermost call of `layer`, as `layer(...)` runs: the
+    losses added inside start from none and add up (a shared layer called twice keeps both).
+    For the engine, which calls a model's graph directly (e.g. `call_logits`)."""
+    context = _call_context
+    if context.inside:
+        return function(*args, **kwargs)
+    context.inside = True
+    try:
+        if _holding_losses:
+            layer._clear_losses()
+        return function(*args, **kwargs)
+    finally:
+        context.inside = False
+
+
+class UnsupportedArgumentError(TypeError, ValueError):
+    """A layer was given an argument it does not take: a TypeError as Python's, a ValueError as Keras's."""
 
 
 def is_shape(value):
@@ -60,6 +100,12 @@ class Layer(torch.nn.Module):
         input_shape: tuple without the batch dimension, for the first layer of a Sequential.
         trainable: bool, whether fit updates this layer's weights.
         dtype: only "float32" (or None) for now: weights are kept in float32.
+        activity_regularizer: name or callable (`cnnkit.regularizers`): its penalty on each output,
+            divided by the batch size, joins `losses` at each call. Default None.
+        input_dim: int, Keras's shorthand for `input_shape=(input_dim,)`.
+
+    An argument a layer does not take raises `UnsupportedArgumentError` (a TypeError and a
+    ValueError) naming the layer, the argument and the arguments it supports.
 
     Example (a layer of your own):
         >>> class Scale(Layer):
@@ -87,20 +133,25 @@ class Layer(torch.nn.Module):
         cls._call_takes_training = "training" in parameters
         cls._training_default = parameters["training"].default if cls._call_takes_training else None
 
-    def __init__(self, name=None, input_shape=None, trainable=True, dtype=None, **kwargs):
+    def __init__(self, name=None, input_shape=None, trainable=True, dtype=None, activity_regularizer=None,
+                 input_dim=None, **kwargs):
         super().__init__()
         if kwargs:
-            raise TypeError(
-                f"{type(self).__name__} got unexpected keyword argument(s) {sorted(kwargs)}."
-            )
+            raise _unsupported_arguments(type(self), kwargs)
         if dtype not in (None, "float32", torch.float32):
             raise ValueError(f"Layer weights are float32. Received: dtype={dtype!r}")
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ValueError(f"A layer name must be a non-empty string without '/'. Received: name={name!r}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
+        if input_shape is None and input_dim is not None:
+            input_shape = (input_dim,)
         self.batch_input_shape = None if input_shape is None else (None, *tuple(input_shape))
         self._trainable = bool(trainable)
         self._non_trainable_names = set()
+        self._losses = []
+        self._weight_regularizers, self._weight_constraints = {}, {}  # {weight name: regularizer / constraint}
+        self._activity_regularizer = None
+        self.activity_regularizer = activity_regularizer
         self._inbound_nodes = []
         self.built = False
         self.input_shape = None
@@ -132,6 +183,8 @@ class Layer(torch.nn.Module):
         """The arguments that rebuild this layer: for your own classes, by default, the JSON-able
         arguments given to `__init__` (override `get_config` for others)."""
         config = {"name": self.name, "trainable": self.trainable}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self.batch_input_shape is not None:
             config["input_shape"] = list(self.batch_input_shape[1:])
         return {**(getattr(self, "_auto_config", None) or {}), **config}
@@ -150,14 +203,21 @@ class Layer(torch.nn.Module):
             inputs = self._to_tensors(inputs)
         if not self.built:
             self._build_for_call(inputs)
-        outer = current_training()
+        context = _call_context
+        outer, entry = context.training, not context.inside
+        if entry:
+            context.inside = True
+            if _holding_losses:  # Keras's entry call starts from no added losses
+                self._clear_losses()
         if training is None:
             training = outer if outer is not None else self._training_default
-        _call_context.training = training
+        context.training = training
         try:
             outputs = super().__call__(inputs, *args, training=training, **kwargs)
         finally:
-            _call_context.training = outer
+            context.training = outer
+            if entry:
+                context.inside = False
         if self.output_shape is None:
             self.output_shape = map_structure(lambda tensor: (None, *tensor.shape[1:]), outputs)
         return outputs
@@ -243,6 +303,93 @@ class Layer(torch.nn.Module):
             f"expected {expected}, got shape {input_shape}."
         )
 
+    # -- losses -----------------------------------------------------------------------
+    @property
+    def activity_regularizer(self):
+        """The regularizer of this layer's outputs (None for none): each call adds its penalty on
+        each output, divided by the batch size, to `losses`. Settable on any layer, as in Keras."""
+        return self._activity_regularizer
+
+    @activity_regularizer.setter
+    def activity_regularizer(self, value):
+        self._activity_regularizer = regularizers.get(value)
+        hooked = [key for key, hook in self._forward_hooks.items() if hook is _activity_penalty]
+        if self._activity_regularizer is not None and not hooked:
+            self.register_forward_hook(_activity_penalty)
+        elif self._activity_regularizer is None:
+            for key in hooked:
+                del self._forward_hooks[key]
+
+    def add_loss(self, loss):
+        """Adds a scalar tensor (or a list of them) to `losses` until the next outermost call, as
+        Keras's `add_loss`; call it in `call()`. fit adds it to the loss it minimizes."""
+        added = loss if isinstance(loss, (list, tuple)) else [loss]
+        for value in added:
+            if not isinstance(value, torch.Tensor):
+                raise ValueError(
+                    "`add_loss()` can only be called from inside `build()` or `call()`, on a tensor input. "
+                    f"Received invalid value: {value}"
+                )
+        self._losses.extend(added)
+        _holding_losses.add(self)
+
+    @property
+    def losses(self):
+        """The scalar losses, as Keras lists them: those added during the last outermost call
+        (this layer's, then its inner layers'), then each trainable weight's regularizer penalty
+        on the weight in Keras's layout (in `weights` order)."""
+        losses = list(self._losses)
+        for layer in self._flatten_layers():
+            losses.extend(layer._losses)
+        return losses + self._regularization_losses()
+
+    def _regularization_losses(self):
+        """The penalties of the trainable weights' regularizers, in `weights` order."""
+        return [owner._weight_regularizers[name](owner.to_keras_layout(name, weight))
+                for _, owner, name, weight in self.weight_entries()
+                if owner._weight_regularizers and name in owner._weight_regularizers and weight.requires_grad]
+
+    def _constrained_weights(self):
+        """`(weight, owner layer, weight name, constraint)` for each trainable weight with a
+        constraint (fit applies them after each optimizer step)."""
+        return [(weight, owner, name, owner._weight_constraints[name])
+                for _, owner, name, weight in self.weight_entries()
+                if owner._weight_constraints and name in owner._weight_constraints and weight.requires_grad]
+
+    def _has_penalties(self):
+        """Whether this layer or one inside it has a weight regularizer or an activity regularizer."""
+        return any(layer._weight_regularizers or layer._activity_regularizer is not None
+                   for layer in (self, *self._flatten_layers()))
+
+    def _set_weight_options(self, name, regularizer=None, constraint=None):
+        """Gives weight `name` a regularizer and/or a constraint (names or objects, as Keras takes
+        them); `add_weight` calls it; layers that create their Parameters themselves call it too."""
+        for table, value in ((self._weight_regularizers, regularizers.get(regularizer)),
+                             (self._weight_constraints, constraints.get(constraint))):
+            if value is None:
+                table.pop(name, None)
+            else:
+                table[name] = value
+
+    def _clear_losses(self):
+        """Drops the added losses of this layer and every layer inside it (Keras's entry call does)."""
+        for layer in (self, *self._flatten_layers()):
+            if layer._losses:
+                layer._losses.clear()
+                _holding_losses.discard(layer)
+
+    def _flatten_layers(self):
+        """Every layer inside this one, each once, in the order Keras's `losses` visits them."""
+        found, seen, pending = [], set(), collections.deque(self._sublayers())
+        while pending:
+            layer = pending.popleft()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            found.append(layer)
+            pending.extendleft(layer._sublayers())
+        return found
+
     # -- the graph --------------------------------------------------------------------
     @property
     def input(self):
@@ -260,7 +407,8 @@ class Layer(torch.nn.Module):
         return self._inbound_nodes[0]
 
     # -- weights ----------------------------------------------------------------------
-    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, name=None):
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, name=None, regularizer=None,
+                   constraint=None):
         """Creates a weight of this layer (call it in `build`), as Keras's `add_weight`.
 
         Args:
@@ -268,6 +416,8 @@ class Layer(torch.nn.Module):
             initializer: name or callable. Default "glorot_uniform".
             trainable: bool, whether fit updates it (BatchNormalization's statistics are not).
             name: str, unique within the layer; default `variable`, `variable_1`, ...
+            regularizer: name or callable; its penalty on the weight joins `losses`. Default None.
+            constraint: name or callable; fit applies it after each optimizer step. Default None.
         """
         if dtype not in (None, "float32", torch.float32):
             raise ValueError(f"Layer '{self.name}': weights are float32. Received: dtype={dtype!r}")
@@ -279,6 +429,7 @@ class Layer(torch.nn.Module):
         if not trainable:
             self._non_trainable_names.add(name)
         self.register_parameter(name, weight)
+        self._set_weight_options(name, regularizer, constraint)
         return weight
 
     def _free_weight_name(self):
@@ -401,3 +552,35 @@ def _init_arguments(cls, args, kwargs):
         return None
     return arguments
 
+
+def _activity_penalty(layer, args, outputs):
+    """Forward hook of a layer with an activity regularizer: Keras's penalty on each output tensor,
+    divided by its batch size (a batch of none adds 0)."""
+    for output in flatten(outputs):
+        if isinstance(output, torch.Tensor):
+            penalty = layer.activity_regularizer(output)
+            if not isinstance(penalty, torch.Tensor):
+                penalty = torch.as_tensor(penalty, dtype=output.dtype, device=output.device)
+            if output.ndim > 0:
+                penalty = penalty / output.shape[0] if output.shape[0] else torch.zeros_like(penalty)
+            layer.add_loss(penalty)
+
+
+def _unsupported_arguments(cls, kwargs):
+    """The error for keyword arguments `cls.__init__` does not take, naming those it does."""
+    supported = []
+    for klass in cls.__mro__:
+        if klass is torch.nn.Module:
+            break
+        if "__init__" not in klass.__dict__:
+            continue
+        for name, parameter in inspect.signature(klass.__dict__["__init__"]).parameters.items():
+            if name != "self" and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD) \
+                    and name not in supported:
+                supported.append(name)
+    names = sorted(kwargs)
+    plural = "s" if len(names) > 1 else ""
+    return UnsupportedArgumentError(
+        f"{cls.__name__} does not support argument{plural} {', '.join(f'`{name}`' for name in names)} "
+        f"(a Keras argument cnnkit does not implement, or a misspelled name). Supported: {', '.join(supported)}."
+    )

@@ -62,7 +62,7 @@ def expected_weight_shapes(model):
 def weight_tensors(model):
     """`{"<layer>/.../<weight>": tensor}` in Keras's layouts, on the CPU (nested layers add their names)."""
     entries = model.weight_entries()
-    return {path: torch.from_numpy(np.ascontiguousarray(array))
+    return {path: torch.from_numpy(np.ascontiguousarray(array).reshape(array.shape))  # keeps shape ()
             for (path, *_), array in zip(entries, model.get_weights())}
 
 
@@ -138,7 +138,7 @@ def save_weights(model, filepath):
     Example:
         >>> model.save_weights("digits.weights.safetensors")  # doctest: +SKIP
     """
-    _require_built(model, "save_weights")
+    require_built(model, "save_weights")
     data = tensors_to_bytes(weight_tensors(model), weight_metadata(model))
     with atomic_write(filepath) as file:
         file.write(data)
@@ -146,14 +146,15 @@ def save_weights(model, filepath):
 
 def load_weights(model, filepath):
     """Sets the model's weights from a file written by `save_weights`, checking every key and shape."""
-    _require_built(model, "load_weights")
+    require_built(model, "load_weights")
     with open(filepath, "rb") as file:
         data = file.read()
     tensors = align_layer_names(model, tensors_from_bytes(data, str(filepath)), metadata_from_bytes(data))
     assign_weight_tensors(model, tensors, str(filepath), built_from=f"of model '{model.name}'")
 
 
-def _require_built(model, action):
+def require_built(model, action):
+    """A ValueError unless the model has its weights."""
     if not model.built:
         raise ValueError(
             f"Model '{model.name}' must be built before {action}(): give it an Input or call model.build(shape)."

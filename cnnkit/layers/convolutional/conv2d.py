@@ -1,15 +1,12 @@
 """2D convolution over channels-last images."""
 
-import torch
 import torch.nn.functional as F
 
-from cnnkit import activations, initializers
-from cnnkit.layers._padding import output_length, same_padding
-from cnnkit.layers.base import Layer
-from cnnkit.utils.argument_validation import check_data_format, normalize_padding, normalize_tuple
+from cnnkit.layers.convolutional.base_conv import _BaseConv, positive_int
+from cnnkit.utils.argument_validation import is_integer
 
 
-class Conv2D(Layer):
+class Conv2D(_BaseConv):
     """2D convolution layer, Keras's `Conv2D` on torch's convolution.
 
     Args:
@@ -18,13 +15,23 @@ class Conv2D(Layer):
         strides: int or tuple of 2 ints. Default (1, 1).
         padding: "valid" (no padding) or "same" (output size = ceil(input / stride);
             an odd total padding puts the extra row/column at the bottom/right, as TensorFlow).
+        data_format: "channels_last" or None (the same); cnnkit is channels-last only.
         dilation_rate: int or tuple of 2 ints; cannot be combined with strides > 1.
+        groups: int, the input and output channels are split into `groups` groups, each convolved
+            on its own (both channel counts must be divisible by it). Default 1.
         activation: name or callable applied to the output; None is linear.
         use_bias: bool. Default True.
         kernel_initializer, bias_initializer: names or callables.
+        kernel_regularizer, bias_regularizer: names or callables (`cnnkit.regularizers`) whose penalty
+            on the weight (in Keras's layout) joins `layer.losses` and the loss fit minimizes. Default None.
+        activity_regularizer: name or callable, a penalty on the output (divided by the batch size).
+        kernel_constraint, bias_constraint: names or callables (`cnnkit.constraints`) applied to the
+            weight, in Keras's layout, after each optimizer step. Default None.
 
     Input shape: `(batch, height, width, channels)`.
     Output shape: `(batch, new_height, new_width, filters)`.
+
+    Weights: `kernel (kh, kw, channels // groups, filters)` and `bias (filters,)`, as Keras.
 
     Example:
         >>> layer = Conv2D(32, 3, activation="relu")
@@ -32,88 +39,67 @@ class Conv2D(Layer):
         (None, 26, 26, 32)
         >>> layer.count_params()
         320
+        >>> grouped = Conv2D(8, 3, groups=2)
+        >>> grouped.build_for((None, 28, 28, 4)), [w.shape for w in grouped.get_weights()]
+        ((None, 26, 26, 8), [(3, 3, 2, 8), (8,)])
     """
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(filters, int) or isinstance(filters, bool) or filters < 1:
-            raise ValueError(f"Argument `filters` of layer '{self.name}' must be a positive int. Received: filters={filters!r}")
-        check_data_format(data_format, self.name)
-        self.filters = filters
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", self.name)
-        self.strides = normalize_tuple(strides, 2, "strides", self.name)
-        self.padding = normalize_padding(padding, self.name)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", self.name)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(
+            kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias, bias_initializer,
+            {"kernel_regularizer": kernel_regularizer, "bias_regularizer": bias_regularizer,
+             "activity_regularizer": activity_regularizer, "kernel_constraint": kernel_constraint,
+             "bias_constraint": bias_constraint},
+            **kwargs,
+        )
+        self.filters = positive_int(filters, "filters", self.name)
+        if not is_integer(groups) or groups < 1:
+            raise ValueError(f"Layer '{self.name}': The number of groups must be a positive integer. "
+                             f"Received: groups={groups!r}.")
+        self.groups = int(groups)
+        if self.filters % self.groups:
             raise ValueError(
-                f"Layer '{self.name}': strides > 1 cannot be combined with dilation_rate > 1. "
-                f"Received: strides={self.strides}, dilation_rate={self.dilation_rate}"
+                f"Layer '{self.name}': The number of filters must be evenly divisible by the number of groups. "
+                f"Received: groups={self.groups}, filters={self.filters}."
             )
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
         self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
 
     def check_input_shape(self, input_shape):
-        if len(input_shape) != 4 or input_shape[-1] is None:
-            raise self.incompatible_input(input_shape, "(batch, height, width, channels) with known channels")
-        output = self.compute_output_shape(input_shape)
-        if any(size is not None and size < 1 for size in output[1:3]):
-            raise self.incompatible_input(
-                input_shape, f"height and width of at least the dilated kernel size {self.kernel_size}"
+        super().check_input_shape(input_shape)
+        if input_shape[-1] % self.groups:
+            raise ValueError(
+                f"Layer '{self.name}': The number of input channels must be evenly divisible by the number of "
+                f"groups. Received groups={self.groups}, but the input has {input_shape[-1]} channels "
+                f"(full input shape is {input_shape})."
             )
 
     def build(self, input_shape):
-        in_channels = input_shape[-1]
-        keras_kernel = initializers.get(self.kernel_initializer)((*self.kernel_size, in_channels, self.filters))
-        torch_kernel = keras_kernel.permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
-        self.kernel = torch.nn.Parameter(torch_kernel)
-        self.bias = torch.nn.Parameter(initializers.get(self.bias_initializer)((self.filters,))) if self.use_bias else None
+        keras_shape = (*self.kernel_size, input_shape[-1] // self.groups, self.filters)
+        self.kernel = self.new_weight(keras_shape, self.kernel_initializer, "kernel")
+        self.bias = self.new_bias(self.filters)
 
     def preactivation(self, inputs):
-        x = inputs.permute(0, 3, 1, 2)  # NCHW view of channels-last memory: no copy
-        padding = (0, 0)
-        if self.padding == "same":
-            (top, bottom), (left, right) = (
-                same_padding(size, k, s, d)
-                for size, k, s, d in zip(x.shape[2:], self.kernel_size, self.strides, self.dilation_rate)
-            )
-            if (top, left) == (bottom, right):
-                padding = (top, left)
-            else:
-                x = F.pad(x, (left, right, top, bottom))
-        y = F.conv2d(x, self.kernel, self.bias, self.strides, padding, self.dilation_rate)
+        """The convolution plus bias, before the activation (the engine's exact rewrites use it)."""
+        x, padding = self.pad_same(inputs.permute(0, 3, 1, 2))  # NCHW view of channels-last memory: no copy
+        y = F.conv2d(x, self.kernel, self.bias, self.strides, padding, self.dilation_rate, self.groups)
         return y.permute(0, 2, 3, 1)
-
-    def call(self, inputs):
-        return self.activation(self.preactivation(inputs))
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
-        sizes = (
-            output_length(size, k, s, self.padding, d)
-            for size, k, s, d in zip((height, width), self.kernel_size, self.strides, self.dilation_rate)
-        )
-        return (batch, *sizes, self.filters)
-
-    def to_keras_layout(self, name, tensor):
-        return tensor.permute(2, 3, 1, 0) if name == "kernel" else tensor
-
-    def from_keras_layout(self, name, tensor):
-        return tensor.permute(3, 2, 0, 1) if name == "kernel" else tensor
+        return (batch, *self.output_sizes(height, width), self.filters)
 
     def get_config(self):
         return {
             **super().get_config(),
             "filters": self.filters,
-            "kernel_size": list(self.kernel_size),
-            "strides": list(self.strides),
-            "padding": self.padding,
-            "dilation_rate": list(self.dilation_rate),
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": self.kernel_initializer,
-            "bias_initializer": self.bias_initializer,
+            **self.window_config(),
+            "groups": self.groups,
+            **self.output_config(kernel_initializer=self.kernel_initializer),
         }
+
+
+Convolution2D = Conv2D
