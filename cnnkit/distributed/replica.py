@@ -29,7 +29,7 @@ from cnnkit.distributed.reduce import (
     all_reduce_metrics, any_process, average_tensors, broadcast_int, gather_rows,
 )
 from cnnkit.distributed.sharding import draw_seed, epoch_order, gradient_weight, share
-from cnnkit.engine.data import batch_slices
+from cnnkit.engine.data import batch_slices, iterate_batches
 from cnnkit.engine.device import get_device
 from cnnkit.layers.normalization.batch_normalization import BatchNormalization
 from cnnkit.layers.node import flatten
@@ -61,8 +61,8 @@ class _HeadModule(torch.nn.Module):
         self.model = head.model
         self.head = head
 
-    def forward(self, x, y):
-        return self.head(x, y)
+    def forward(self, x, y, sample_weight=None):
+        return self.head(x, y, sample_weight)
 
 
 class ReplicaHead:
@@ -87,9 +87,9 @@ class ReplicaHead:
     def training(self, value):
         self.head.training = value
 
-    def __call__(self, x, y):
+    def __call__(self, x, y, sample_weight=None):
         if not torch.is_grad_enabled():
-            return self.head(x, y)
+            return self.head(x, y, sample_weight)
         if len(flatten(x)[0]) == 0:
             return self.empty_step()
         predictions, total, per_output = self.ddp(x, y)
@@ -136,20 +136,48 @@ class Replica:
         """The loss head behind DistributedDataParallel (which also makes rank 0's weights everyone's)."""
         return ReplicaHead(head, next(head.model.parameters()).device)
 
-    def train_batches(self, head, x, y, batch_size, shuffle):
+    def check_fit_data(self, train, validation, batch_size):
+        """Data-parallel training takes arrays (without sample weights) and a global batch that
+        splits evenly over the processes."""
+        for what, data in (("x", train), ("validation_data", validation)):
+            if data is not None and not data.adapter.is_arrays:
+                raise ValueError(
+                    f"Under torchrun, fit takes arrays; received {what} of type "
+                    f"{type(getattr(data.adapter, 'stream', None)).__name__}. Load the data as arrays, or train "
+                    "on one process."
+                )
+            if data is not None and data.adapter.raw[2] is not None:
+                raise ValueError("Under torchrun, fit does not take sample_weight yet; train on one process.")
+        self.local_batch_size(batch_size)
+        if validation is not None:
+            self.for_inference(validation, self.local_batch_size(batch_size))
+
+    def train_batches(self, head, train, batch_size):
         """Yields this process's share of each global batch, in an order all processes agree on."""
-        order = epoch_order(len(x), broadcast_int(draw_seed())).to(x.device) if shuffle else None
+        x, y, _ = train.adapter.prepare(train.convert)
+        order = epoch_order(len(x), broadcast_int(draw_seed())).to(x.device) if train.shuffle else None
         for start, stop in batch_slices(len(x), batch_size):
             low, high = share(stop - start, self.rank, self.world_size)
             head.gradient_weight = gradient_weight(high - low, stop - start, self.world_size)
             if high == low:
                 head.stand_in = _rows((x, y), order, start, start + 1)
-            yield _rows((x, y), order, start + low, start + high)
+            yield (*_rows((x, y), order, start + low, start + high), None)
 
-    def shard(self, *tensors):
-        """This process's contiguous part of evaluation or prediction data."""
-        start, stop = share(len(tensors[0]), self.rank, self.world_size)
-        return tuple(t[start:stop] for t in tensors)
+    def for_inference(self, data, batch_size):
+        """Evaluation or prediction data, to be read in this process's share (see `shard_batches`)."""
+        if not data.adapter.is_arrays:
+            raise ValueError("Under torchrun, evaluate and predict take arrays; evaluate on one process instead.")
+        data.adapter.batch_size = self.inference_batch_size(batch_size)
+        return data
+
+    def shard_batches(self, data):
+        """This process's contiguous part of evaluation or prediction data, in batches."""
+        parts = data.adapter.prepare(data.convert)
+        start, stop = share(data.adapter.size, self.rank, self.world_size)
+        present = [part[start:stop] for part in parts if part is not None]
+        for batch in iterate_batches(present, data.adapter.batch_size):
+            batch = iter(batch)
+            yield tuple(next(batch) if part is not None else None for part in parts)
 
     def all_reduce(self, metrics):
         all_reduce_metrics(metrics)

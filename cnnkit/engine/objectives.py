@@ -97,11 +97,19 @@ class Objectives:
         return [loss.prepare_targets(target, shape)
                 for loss, target, shape in zip(self.losses, targets, output_shapes)]
 
-    def __call__(self, targets, predictions):
-        """(weighted total loss, list of each output's mean loss)."""
-        per_output = [loss(target, prediction)
+    def __call__(self, targets, predictions, sample_weight=None):
+        """(weighted total loss, list of each output's mean loss), samples weighted by `sample_weight`."""
+        per_output = [loss(target, prediction) if sample_weight is None
+                      else reduce_loss(loss.call(target, prediction), sample_weight)
                       for loss, target, prediction in zip(self.losses, targets, predictions)]
         if self.single:
             return per_output[0], per_output
         total = sum(weight * value for weight, value in zip(self.loss_weights, per_output))
         return total, per_output
+
+
+def reduce_loss(per_sample, sample_weight=None):
+    """Keras's "sum_over_batch_size": the mean over the batch, of the weighted values when weighted."""
+    if sample_weight is None:
+        return per_sample.mean()
+    return (per_sample * sample_weight.reshape(-1, *[1] * (per_sample.ndim - 1))).sum() / per_sample.numel()

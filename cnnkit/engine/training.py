@@ -1,4 +1,4 @@
-"""The loops behind `Model.fit`, `evaluate` and `predict`."""
+"""The loops behind `Model.fit`, `evaluate` and `predict`, over any input an adapter takes."""
 
 import math
 import warnings
@@ -9,9 +9,9 @@ import torch.utils._pytree as pytree
 
 from cnnkit import distributed
 from cnnkit.callbacks import CallbackList, History, ProgbarLogger
-from cnnkit.engine.data import (
-    Columns, batch_slices, check_inputs, check_same_length, iterate_batches, split_validation, to_device_tensor,
-)
+from cnnkit.engine.data import Columns, check_inputs, check_same_length, split_validation, to_device_tensor
+from cnnkit.engine.data_adapters import EpochIterator, get_data_adapter
+from cnnkit.engine.data_adapters.adapter import class_weights_for
 from cnnkit.engine.device import get_device
 from cnnkit.engine.host_memory import keep_freed_memory
 from cnnkit.engine.metric_logs import MetricLogs
@@ -34,20 +34,37 @@ def resolve_batch_size(batch_size):
     return batch_size
 
 
-def prepare_inputs(model, x):
+# -- from host data to the model's device ------------------------------------------------------
+class BatchConverter:
+    """Turns `(x, y, sample_weight)` (arrays or one batch of them) into what a step takes: `Columns` of
+    float32 device tensors for x and for each output's targets, and a weight per sample (or None).
+    Builds the model for the first x it sees and puts it on the device."""
+
+    def __init__(self, model, targets=True):
+        self.model, self.targets, self.device = model, targets, get_device()
+        if self.device.type == "cpu":
+            keep_freed_memory()
+
+    def __call__(self, x, y=None, sample_weight=None, class_weight=None):
+        x = prepare_inputs(self.model, x, self.device)
+        if not self.targets:
+            return x, None, None
+        y = prepare_targets(self.model, y, len(x), self.device)
+        return x, y, sample_weights(sample_weight, class_weight, y, len(x), self.device)
+
+
+def prepare_inputs(model, x, device=None):
     """x as `Columns` of float32 device tensors, with the model built for them and on the device."""
-    device = get_device()
-    if device.type == "cpu":
-        keep_freed_memory()
+    device = device or get_device()
     if x is None:
         raise ValueError(f"Model '{model.name}' needs input data: received x=None.")
     x = pytree.tree_map(lambda array: _float_tensor(array, device), x)
-    columns = Columns.of(x)
     if not model.built:
         model.build(_shapes(x))
     check_model_inputs(model, x)
-    model.to(device)
-    return columns
+    if next(model.parameters(), torch.empty(0, device=device)).device != device:
+        model.to(device)
+    return Columns.of(x)
 
 
 def _float_tensor(array, device):
@@ -71,7 +88,7 @@ def check_model_inputs(model, x):
         check_inputs(tensor, expected, model.name, name if len(model.input_names) > 1 else None)
 
 
-def prepare_targets(model, y, length):
+def prepare_targets(model, y, length, device=None):
     """Each output's targets as `Columns` of float32 device tensors, checked against the outputs."""
     objectives = model.require_objectives()
     if y is None:
@@ -86,10 +103,9 @@ def prepare_targets(model, y, length):
         y = [y]
     if len(y) != len(names):
         raise ValueError(f"Model '{model.name}' has {len(names)} outputs {names}; received {len(y)} target arrays.")
-    device = get_device()
-    tensors = objectives.prepare_targets([torch.as_tensor(np.asarray(t)) if not isinstance(t, torch.Tensor)
-                                          else t for t in y], model.output_shapes_list())
-    columns = Columns([tensor.to(device) for tensor in tensors])
+    tensors = objectives.prepare_targets([t if isinstance(t, torch.Tensor) else torch.as_tensor(np.asarray(t))
+                                          for t in y], model.output_shapes_list())
+    columns = Columns([tensor.to(device or get_device()) for tensor in tensors])
     if len(columns) != length:
         raise ValueError(
             f"x and y must hold the same number of samples; received {length} inputs and {len(columns)} targets."
@@ -97,9 +113,19 @@ def prepare_targets(model, y, length):
     return columns
 
 
-def prepare_data(model, x, y):
-    x = prepare_inputs(model, x)
-    return x, prepare_targets(model, y, len(x))
+def sample_weights(sample_weight, class_weight, y, length, device):
+    """One float32 weight per sample from `sample_weight` and `class_weight` (None when neither)."""
+    weights = None
+    if sample_weight is not None:
+        weights = to_device_tensor(sample_weight, device, "sample_weight").float().reshape(-1)
+        if len(weights) != length:
+            raise ValueError(f"`sample_weight` must hold one weight per sample ({length}); received {len(weights)}.")
+    if class_weight:
+        if len(y.tensors) != 1:
+            raise ValueError("`class_weight` is only supported for models with a single output; use sample_weight.")
+        by_class = class_weights_for(y.tensors[0], class_weight)
+        weights = by_class if weights is None else weights * by_class
+    return weights
 
 
 def make_callbacks(model, callbacks, verbose, params):
@@ -107,25 +133,31 @@ def make_callbacks(model, callbacks, verbose, params):
     return CallbackList([*(callbacks or []), *extra], model, params)
 
 
-def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-        validation_data=None, shuffle=True, initial_epoch=0):
+# -- fit -----------------------------------------------------------------------------------------
+def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+        validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+        steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
     model.require_compiled("fit")
     verbose, batch_size = resolve_verbose(verbose), resolve_batch_size(batch_size)
-    replica, validation_batch_size = distributed.replica(), batch_size  # replica: None on one process
+    replica = distributed.replica()  # None on one process
     if validation_split and validation_data is None:
+        if not get_data_adapter(x, y, sample_weight, batch_size).is_arrays:
+            raise ValueError("`validation_split` is only supported for arrays; pass `validation_data` instead.")
         check_same_length(x, y)
         (x, y), validation_data = split_validation(x, y, validation_split)
-    x, y = prepare_data(model, x, y)
-    validation = prepare_data(model, *validation_data) if validation_data is not None else None
+        sample_weight = None if sample_weight is None else sample_weight[:len(pytree.tree_leaves(x)[0])]
+    train = EpochIterator(get_data_adapter(x, y, sample_weight, batch_size, shuffle, class_weight),
+                          BatchConverter(model), steps_per_epoch, shuffle)
+    validation = validation_iterator(model, validation_data, validation_batch_size or batch_size, validation_steps)
+    train.build_model()
     model.build_optimizer()
     if replica is not None:
-        verbose, validation_batch_size = replica.verbose(verbose), replica.local_batch_size(batch_size)
-        validation = replica.shard(*validation) if validation is not None else None
+        verbose = replica.verbose(verbose)
+        replica.check_fit_data(train, validation, batch_size)
 
     history = model.history = History()
-    steps = len(batch_slices(len(x), batch_size))
     callback_list = make_callbacks(model, [*(callbacks or []), history], verbose,
-                                   {"epochs": epochs, "steps": steps, "verbose": verbose})
+                                   {"epochs": epochs, "steps": train.num_batches, "verbose": verbose})
     head = LossHead(model)
     trackers = model.metric_trackers()
     model.stop_training = False
@@ -134,15 +166,39 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
     if replica is not None:  # after a resume: DDP starts every process from rank 0's weights and epoch
         head, initial_epoch = replica.wrap(head), replica.agree(initial_epoch)
     for epoch in range(initial_epoch, epochs):
-        logs = run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_list, replica)
+        logs = run_epoch(model, head, trackers, train, batch_size, epoch, callback_list, replica)
+        if train.ran_out:
+            break
         warn_if_loss_not_finite(logs, epoch)
-        if validation is not None:
-            logs.update(validate(head, trackers, validation, validation_batch_size, callback_list, replica))
+        if validation is not None and validation_due(validation_freq, epoch):
+            logs.update(validate(head, trackers, validation, callback_list, replica))
         callback_list.on_epoch_end(epoch, logs)
         if stop_requested(model, replica):
             break
     callback_list.on_train_end()
     return history
+
+
+def validation_iterator(model, validation_data, batch_size, steps):
+    """An iterator over `validation_data`: `(x, y)` or `(x, y, sample_weight)` arrays, or a dataset."""
+    if validation_data is None:
+        return None
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) \
+            and get_data_adapter(validation_data[0], what="validation_data").is_arrays:
+        x, y, sample_weight = (*validation_data, None)[:3]
+        adapter = get_data_adapter(x, y, sample_weight, batch_size, what="validation_data")
+    else:
+        adapter = get_data_adapter(validation_data, batch_size=batch_size, what="validation_data")
+    return EpochIterator(adapter, BatchConverter(model), steps)
+
+
+def validation_due(validation_freq, epoch):
+    """Keras's `validation_freq`: every n-th epoch (an int), or the listed epochs (1-based)."""
+    if isinstance(validation_freq, int) and not isinstance(validation_freq, bool) and validation_freq >= 1:
+        return (epoch + 1) % validation_freq == 0
+    if isinstance(validation_freq, (list, tuple, set)):
+        return epoch + 1 in validation_freq
+    raise ValueError(f"`validation_freq` must be a positive int or a list of epochs. Received: {validation_freq!r}")
 
 
 def take_resume_epoch(model, initial_epoch):
@@ -164,27 +220,36 @@ def warn_if_loss_not_finite(logs, epoch):
         )
 
 
-def run_epoch(model, head, trackers, x, y, batch_size, shuffle, epoch, callback_list, replica=None):
-    """One pass over (x, y); returns the epoch's logs as floats."""
+def run_epoch(model, head, trackers, train, batch_size, epoch, callback_list, replica=None):
+    """One epoch of `train` (an EpochIterator); returns the epoch's logs as floats."""
     head.training = True
     for tracker in trackers:
         tracker.reset_state()
     callback_list.on_epoch_begin(epoch)
     if replica is None:
-        order = torch.randperm(len(x), device=x.device) if shuffle else None
-        batches = iterate_batches((x, y), batch_size, order)
+        batches = train.epoch(order_for=lambda n: torch.randperm(n, device=get_device()))
     else:
-        batches = replica.train_batches(head, x, y, batch_size, shuffle)
-    for step, (x_batch, y_batch) in enumerate(batches):
+        batches = enumerate(replica.train_batches(head, train, batch_size))
+    constraints = model._constrained_weights()
+    for step, (x_batch, y_batch, weights) in batches:
         callback_list.on_train_batch_begin(step)
-        train_step(head, model.optimizer, trackers, x_batch, y_batch)
+        train_step(head, model.optimizer, trackers, x_batch, y_batch, weights, constraints)
         callback_list.on_train_batch_end(step, MetricLogs(trackers))  # fresh each batch, as Keras's dict
         if stop_requested(model, replica):
             break
     if replica is not None:
         replica.all_reduce(trackers)
         replica.average_statistics(model)
+    end_of_epoch(train)
     return dict(MetricLogs(trackers))
+
+
+def end_of_epoch(iterator):
+    """A PyDataset's `on_epoch_end` hook, as Keras calls it."""
+    stream = getattr(iterator.adapter, "stream", None)
+    dataset = getattr(stream, "dataset", None)
+    if hasattr(dataset, "on_epoch_end") and type(dataset).__name__ != "_MapDataset":
+        dataset.on_epoch_end()
 
 
 def stop_requested(model, replica):
@@ -195,25 +260,26 @@ def stop_requested(model, replica):
     return model.stop_training
 
 
-def validate(head, trackers, validation, batch_size, callback_list, replica):
+def validate(head, trackers, validation, callback_list, replica):
     """fit's validation pass, which callbacks see as an evaluate (on_test_* hooks, plain names,
     as in Keras); returns its logs named val_*."""
     callback_list.on_test_begin()
-    logs = run_test(head, trackers, *validation, batch_size, callback_list=callback_list, replica=replica)
+    logs = run_test(head, trackers, validation, callback_list=callback_list, replica=replica)
     callback_list.on_test_end(logs)
     return {f"val_{name}": value for name, value in logs.items()}
 
 
-def run_test(head, trackers, x, y, batch_size, callback_list=None, replica=None):
-    """Loss and metrics over (x, y) in inference mode; returns logs as floats."""
+def run_test(head, trackers, data, callback_list=None, replica=None):
+    """Loss and metrics over `data` (an EpochIterator) in inference mode; returns logs as floats."""
     head.training = False
     for tracker in trackers:
         tracker.reset_state()
+    batches = data.epoch() if replica is None else enumerate(replica.shard_batches(data))
     with torch.inference_mode():
-        for step, (x_batch, y_batch) in enumerate(iterate_batches((x, y), batch_size)):
+        for step, (x_batch, y_batch, weights) in batches:
             if callback_list is not None:
                 callback_list.on_test_batch_begin(step)
-            test_step(head, trackers, x_batch, y_batch)
+            test_step(head, trackers, x_batch, y_batch, weights)
             if callback_list is not None:
                 callback_list.on_test_batch_end(step, MetricLogs(trackers))
     if replica is not None:
@@ -221,42 +287,41 @@ def run_test(head, trackers, x, y, batch_size, callback_list=None, replica=None)
     return dict(MetricLogs(trackers))
 
 
-def evaluate(model, x, y, batch_size=None, verbose="auto", callbacks=None, return_dict=False):
+# -- evaluate and predict ------------------------------------------------------------------------
+def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+             callbacks=None, return_dict=False):
     model.require_compiled("evaluate")
     verbose, batch_size = resolve_verbose(verbose), resolve_batch_size(batch_size)
     replica = distributed.replica()
-    x, y = prepare_data(model, x, y)
+    data = EpochIterator(get_data_adapter(x, y, sample_weight, batch_size), BatchConverter(model), steps)
     if replica is not None:
-        verbose, batch_size = replica.verbose(verbose), replica.inference_batch_size(batch_size)
-        x, y = replica.shard(x, y)
-    steps = len(batch_slices(len(x), batch_size))
-    callback_list = make_callbacks(model, callbacks, verbose, {"steps": steps, "verbose": verbose})
+        verbose = replica.verbose(verbose)
+        data = replica.for_inference(data, batch_size)
+    callback_list = make_callbacks(model, callbacks, verbose, {"steps": data.num_batches, "verbose": verbose})
     callback_list.on_test_begin()
     trackers = model.metric_trackers()
-    logs = run_test(LossHead(model), trackers, x, y, batch_size, callback_list=callback_list,
-                    replica=replica)
+    logs = run_test(LossHead(model), trackers, data, callback_list=callback_list, replica=replica)
     callback_list.on_test_end(logs)
     return _result(logs, trackers, return_dict)
 
 
-def predict(model, x, batch_size=None, verbose="auto", callbacks=None):
+def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
     verbose, batch_size = resolve_verbose(verbose), resolve_batch_size(batch_size)
     replica = distributed.replica()
-    x = prepare_inputs(model, x)
-    total = len(x)
+    data = EpochIterator(get_data_adapter(x, batch_size=batch_size), BatchConverter(model, targets=False), steps)
+    total = data.adapter.size if data.adapter.is_arrays else None
     if replica is not None:
-        verbose, batch_size = replica.verbose(verbose), replica.inference_batch_size(batch_size)
-        (x,) = replica.shard(x)
-    steps = len(batch_slices(len(x), batch_size))
-    callback_list = make_callbacks(model, callbacks, verbose, {"steps": steps, "verbose": verbose})
+        verbose = replica.verbose(verbose)
+        data = replica.for_inference(data, batch_size)
+    callback_list = make_callbacks(model, callbacks, verbose, {"steps": data.num_batches, "verbose": verbose})
     callback_list.on_predict_begin()
     batches = []
-    for step, (x_batch,) in enumerate(iterate_batches((x,), batch_size)):
+    for step, (x_batch, _, _) in (data.epoch() if replica is None else enumerate(replica.shard_batches(data))):
         callback_list.on_predict_batch_begin(step)
         batches.append(predict_batch(model, x_batch))
         callback_list.on_predict_batch_end(step)
     callback_list.on_predict_end()
-    shapes = model.output_shapes_list()
+    shapes = model.output_shapes_list() if model.built else [(None,)]
     outputs = [[batch[index] for batch in batches] for index in range(len(shapes))]
     if replica is not None:
         outputs = [[replica.gather_predictions(parts, shape, total)] for parts, shape in zip(outputs, shapes)]
@@ -279,29 +344,31 @@ def predict_batch(model, x):
         return [output.float() for output in pytree.tree_leaves(model(x.structure(), training=False))]
 
 
-def train_on_batch(model, x, y, return_dict=False):
+# -- one batch -----------------------------------------------------------------------------------
+def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
     """One update on (x, y) as one batch; the batch's loss and metrics."""
     model.require_compiled("train_on_batch")
-    x, y = prepare_data(model, x, y)
+    x, y, weights = BatchConverter(model)(x, y, sample_weight, class_weight)
     model.build_optimizer()
     trackers = model.metric_trackers()
-    train_step(LossHead(model), model.optimizer, trackers, x, y)
+    train_step(LossHead(model), model.optimizer, trackers, x, y, weights, model._constrained_weights())
     return _batch_result(trackers, return_dict)
 
 
-def test_on_batch(model, x, y, return_dict=False):
+def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
     model.require_compiled("test_on_batch")
-    x, y = prepare_data(model, x, y)
+    x, y, weights = BatchConverter(model)(x, y, sample_weight)
     trackers = model.metric_trackers()
     head = LossHead(model)
     head.training = False
     with torch.inference_mode():
-        test_step(head, trackers, x, y)
+        test_step(head, trackers, x, y, weights)
     return _batch_result(trackers, return_dict)
 
 
 def predict_on_batch(model, x):
-    return _like_outputs(model, [output.cpu().numpy() for output in predict_batch(model, prepare_inputs(model, x))])
+    x, _, _ = BatchConverter(model, targets=False)(x)
+    return _like_outputs(model, [output.cpu().numpy() for output in predict_batch(model, x)])
 
 
 def _batch_result(trackers, return_dict):

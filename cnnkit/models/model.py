@@ -140,16 +140,30 @@ class Model(Layer):
 
     # -- saving ---------------------------------------------------------------------------
     def save(self, filepath, include_optimizer=True):
-        """Writes the model (architecture, weights, compile settings, optimizer state) to a `.cnnkit` zip."""
+        """Writes the model (architecture, weights, compile settings, optimizer state): a `.keras`
+        path in Keras 3's format (Keras loads it), any other (`.cnnkit`) in cnnkit's zip."""
         saving.save_model(self, filepath, include_optimizer)
 
     def save_weights(self, filepath):
-        """Writes the weights to a `.safetensors` file (`<layer>/<weight>`, Keras's layouts)."""
+        """Writes the weights: `.weights.h5` in Keras 3's HDF5 layout, else safetensors
+        (`<layer>/<weight>`, Keras's layouts)."""
         saving.save_weights(self, filepath)
 
     def load_weights(self, filepath):
-        """Sets the weights from a `save_weights` file, checking every key and shape."""
+        """Sets the weights from a `save_weights` file (`.weights.h5` also from Keras 3), checking every
+        weight and shape."""
         saving.load_weights(self, filepath)
+
+    def export(self, filepath, format="", verbose=None, input_signature=None, **kwargs):
+        """Writes the model's inference for serving: `format="onnx"` (or a `.onnx` path), through torch's
+        ONNX exporter, batch size free, inputs as the model takes them; needs `pip install 'cnnkit[onnx]'`."""
+        from cnnkit.saving.onnx_export import export_onnx
+
+        chosen = format or ("onnx" if str(filepath).lower().endswith(".onnx") else "")
+        if chosen != "onnx":
+            raise ValueError(f"cnnkit exports format='onnx' only (Keras's 'tf_saved_model' and 'openvino' are not "
+                             f"available). Received: format={format!r}, filepath={str(filepath)!r}")
+        return export_onnx(self, filepath, verbose=verbose, input_signature=input_signature, **kwargs)
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
@@ -226,26 +240,34 @@ class Model(Layer):
 
     # -- training -------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
-        """Trains for `epochs` epochs; returns a History (`history.history["loss"]`, ...)."""
-        return loops.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                         validation_data, shuffle, initial_epoch)
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
+            validation_freq=1):
+        """Trains for `epochs` epochs; returns a History (`history.history["loss"]`, ...).
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", callbacks=None, return_dict=False):
-        """The loss, or `[loss, *metrics]`, over (x, y)."""
-        return loops.evaluate(self, x, y, batch_size, verbose, callbacks, return_dict)
+        `x` is arrays (with `y` and `sample_weight`), or a dataset, DataLoader, PyDataset or generator
+        of `(x, y)` / `(x, y, sample_weight)` batches; the other arguments mean what they mean in Keras.
+        """
+        return loops.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                         shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                         validation_batch_size, validation_freq)
 
-    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """The loss, or `[loss, *metrics]`, over the data."""
+        return loops.evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for x, as a NumPy array (a list of them for several outputs)."""
-        return loops.predict(self, x, batch_size, verbose, callbacks)
+        return loops.predict(self, x, batch_size, verbose, steps, callbacks)
 
-    def train_on_batch(self, x, y=None, return_dict=False):
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient update on one batch; returns the loss (and metrics) of that batch."""
-        return loops.train_on_batch(self, x, y, return_dict)
+        return loops.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
 
-    def test_on_batch(self, x, y=None, return_dict=False):
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss (and metrics) of one batch, without updating anything."""
-        return loops.test_on_batch(self, x, y, return_dict)
+        return loops.test_on_batch(self, x, y, sample_weight, return_dict)
 
     def predict_on_batch(self, x):
         """The outputs for one batch, as NumPy."""
