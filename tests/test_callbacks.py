@@ -282,10 +282,10 @@ def test_model_checkpoint_weights_only_every_epoch_and_every_n_batches(tmp_path)
 
 
 def test_model_checkpoint_checks_its_arguments(tmp_path):
-    with pytest.raises(ValueError, match=r"must end in `.cnnkit` for a whole model. Received: filepath=best.keras"):
-        ModelCheckpoint("best.keras")
-    with pytest.raises(ValueError, match=r"must end in `.safetensors` with `save_weights_only=True`"):
-        ModelCheckpoint("best.cnnkit", save_weights_only=True)
+    with pytest.raises(ValueError, match=r"must end in `.keras` or `.cnnkit` for a whole model. Received: filepath=best.h5"):
+        ModelCheckpoint("best.h5")
+    with pytest.raises(ValueError, match=r"must end in `.weights.h5` or `.safetensors` with `save_weights_only=True`"):
+        ModelCheckpoint("best.keras", save_weights_only=True)
     with pytest.raises(ValueError, match="Unrecognized save_freq: 'batch'"):
         ModelCheckpoint("best.cnnkit", save_freq="batch")
     model, (x, y) = tiny_classifier(), tiny_data()

@@ -7,12 +7,13 @@ from cnnkit.distributed import is_main_process
 
 
 class ModelCheckpoint(MonitorCallback):
-    """Keras's `ModelCheckpoint`, writing cnnkit's atomic `.cnnkit` / `.safetensors` files.
+    """Keras's `ModelCheckpoint`, writing atomic model files (`.keras`, Keras 3's, or `.cnnkit`) or
+    weights files (`.weights.h5`, Keras 3's, or `.safetensors`).
 
     Args:
         filepath: str or path; may hold format fields filled from the epoch (from 1) and the
-            logs, e.g. "ckpt/epoch{epoch:02d}-{val_loss:.2f}.cnnkit". Must end in ".cnnkit",
-            or in ".safetensors" with `save_weights_only=True`.
+            logs, e.g. "ckpt/epoch{epoch:02d}-{val_loss:.2f}.keras". Must end in ".keras" or
+            ".cnnkit", or with `save_weights_only=True` in ".weights.h5" or ".safetensors".
         monitor: str, the quantity `save_best_only` compares. Default "val_loss".
         verbose: 0 or 1 (print each save). Default 0.
         save_best_only: bool, save only when `monitor` improves on the best so far. Default False.
@@ -22,7 +23,7 @@ class ModelCheckpoint(MonitorCallback):
         initial_value_threshold: float or None, the value the first save must beat.
 
     Example:
-        >>> best = ModelCheckpoint("best.cnnkit", monitor="val_accuracy", save_best_only=True)
+        >>> best = ModelCheckpoint("best.keras", monitor="val_accuracy", save_best_only=True)
         >>> model.fit(x, y, validation_split=0.1, epochs=10, callbacks=[best])  # doctest: +SKIP
     """
 
@@ -36,11 +37,12 @@ class ModelCheckpoint(MonitorCallback):
         if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool) or save_freq < 1):
             raise ValueError(f"Unrecognized save_freq: {save_freq!r}. Expected 'epoch' or a positive int.")
         self.save_freq = save_freq
-        extension = ".safetensors" if save_weights_only else ".cnnkit"
-        if not self.filepath.endswith(extension):
+        extensions = (".weights.h5", ".safetensors") if save_weights_only else (".keras", ".cnnkit")
+        if not self.filepath.endswith(extensions):
             what = "with `save_weights_only=True`" if save_weights_only else "for a whole model"
             raise ValueError(
-                f"ModelCheckpoint: the filepath must end in `{extension}` {what}. Received: filepath={self.filepath}"
+                f"ModelCheckpoint: the filepath must end in `{extensions[0]}` or `{extensions[1]}` {what}. "
+                f"Received: filepath={self.filepath}"
             )
         self.current_epoch = 0
         self.batches_since_save = 0

@@ -1,8 +1,9 @@
-"""The `cnnkit` command: train, evaluate, summary, predict.
+"""The `cnnkit` command: train, evaluate, summary, predict, export.
 
 Example:
     $ cnnkit train                      # the seed convnet on MNIST, saved in runs/<timestamp>/
     $ cnnkit predict runs/<timestamp>/model.cnnkit my_digit.png
+    $ cnnkit export runs/<timestamp>/model.cnnkit --format onnx
 
 From Python, `main(["train", "--epochs", "1"])` returns the exit status. Building the parser
 imports no torch: `cnnkit --help` and `cnnkit COMMAND --help` answer at once.
@@ -11,10 +12,10 @@ imports no torch: `cnnkit --help` and `cnnkit COMMAND --help` answer at once.
 import os
 import sys
 
-from cnnkit.cli import evaluate, predict, summary, train
+from cnnkit.cli import evaluate, export, predict, summary, train
 from cnnkit.cli._parser import CliError, Parser
 
-COMMANDS = (train, evaluate, summary, predict)
+COMMANDS = (train, evaluate, summary, predict, export)
 # Errors whose message says it all (and cnnkit's own, DatasetError...); any other is shown with its type's name.
 EXPECTED_ERRORS = (CliError, ValueError, OSError, ImportError)
 PIP_NAMES = {"PIL": "pillow"}  # import name -> the package to install, where they differ

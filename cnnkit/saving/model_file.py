@@ -63,6 +63,12 @@ def save_model(model, filepath, include_optimizer=True, extra_entries=None):
     if optimizer_state:
         entries[OPTIMIZER] = tensors_to_bytes(model.optimizer.variables_state(), _optimized_weights_metadata(model))
     entries.update(extra_entries or {})
+    write_zip(filepath, entries)
+
+
+def write_zip(filepath, entries):
+    """Writes `{entry name: bytes}` as a zip, atomically: JSON deflated, the rest stored, fixed times
+    (same model, same bytes)."""
     with atomic_write(filepath) as file, zipfile.ZipFile(file, "w") as archive:
         for name, data in entries.items():
             compression = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
@@ -158,25 +164,28 @@ def restore_optimizer_state(model, data, where):
         raise ModelFileError(f"{where}: the optimizer state does not match the model: {error}") from error
 
 
-def read_entries(filepath):
-    """`{entry name: bytes}` of a model file; a ModelFileError if it is not a sound zip with the required entries."""
+def read_entries(filepath, required=(CONFIG, WEIGHTS), kind="cnnkit"):
+    """`{entry name: bytes}` of a model file; a ModelFileError if it is not a sound zip with the
+    `required` entries (`kind` names the format in messages)."""
     with open(filepath, "rb") as file:
         data = file.read()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = set(archive.namelist())
-        missing = [name for name in (CONFIG, WEIGHTS) if name not in names]
+        missing = [name for name in required if name not in names]
         if missing:
+            hint = ("; it looks like a Keras .keras file: give it the .keras extension to load it"
+                    if kind == "cnnkit" and "model.weights.h5" in names else "")
             raise ModelFileError(
                 f"{filepath}: missing entries {missing} (found {sorted(names)}); "
-                "not a complete cnnkit model file."
+                f"not a complete {kind} model file{hint}."
             )
-        if archive.getinfo(CONFIG).file_size > MAX_CONFIG_BYTES:
-            raise ModelFileError(f"{filepath}: entry '{CONFIG}' is larger than {MAX_CONFIG_BYTES} bytes.")
+        if archive.getinfo(required[0]).file_size > MAX_CONFIG_BYTES:
+            raise ModelFileError(f"{filepath}: entry '{required[0]}' is larger than {MAX_CONFIG_BYTES} bytes.")
         return {name: _read_entry(archive, name, filepath) for name in names}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as error:
         raise ModelFileError(
-            f"{filepath}: not a readable cnnkit model file (a zip archive): {error}. "
+            f"{filepath}: not a readable {kind} model file (a zip archive): {error}. "
             "It may be truncated or not written by model.save()."
         ) from error
 
