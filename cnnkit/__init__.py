@@ -17,14 +17,14 @@ import os
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "activations", "callbacks", "constraints", "datasets", "distributed", "initializers", "layers", "losses",
+    "activations", "callbacks", "constraints", "data", "datasets", "distributed", "initializers", "layers", "losses",
     "metrics", "mixed_precision", "models", "ops", "optimizers", "preprocessing", "random", "recipes",
     "regularizers", "saving", "utils", "viz",
 )
 _NAMES = {
     "Input": "cnnkit.layers", "Layer": "cnnkit.layers", "Model": "cnnkit.models", "Sequential": "cnnkit.models",
     "get_device": "cnnkit.engine.device", "set_device": "cnnkit.engine.device",
-    "set_random_seed": "cnnkit.utils.random",
+    "set_random_seed": "cnnkit.utils.random", "set_keep_freed_memory": "cnnkit.engine.host_memory",
 }
 
 __all__ = ["__version__", *_SUBMODULES, *_NAMES]

@@ -238,3 +238,21 @@ def test_enabled_true_without_a_group_says_how_to_launch(monkeypatch):
             distributed.replica()
     finally:
         distributed.configure()
+
+
+def test_the_per_step_stop_check_never_reads_a_gpu_tensor(monkeypatch):
+    """fit asks every step whether any process wants to stop: under nccl that agreement must run on
+    the CPU (gloo control group), never as a GPU tensor read back to the host, which would wait for
+    all the GPU's queued work every step."""
+    from cnnkit.distributed import reduce
+
+    control = object()
+    seen = []
+    monkeypatch.setattr(reduce.dist, "get_backend", lambda *args: "nccl")
+    monkeypatch.setattr(reduce.dist, "all_reduce", lambda tensor, op, group=None: seen.append((tensor.device, group)))
+    reduce.set_control_group(control)
+    try:
+        assert reduce.any_process(True) is True
+    finally:
+        reduce.set_control_group(None)
+    assert seen == [(torch.device("cpu"), control)]

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+import cnnkit
 from cnnkit import layers, models
 from cnnkit.engine import host_memory
 from cnnkit.engine.fusion import relu_then_max_pool
@@ -127,6 +128,29 @@ def test_keeping_freed_memory_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("CNNKIT_KEEP_FREED_MEMORY", "0")
     monkeypatch.setattr(host_memory, "_state", {"done": False, "kept": False})
     assert host_memory.keep_freed_memory() is False
+
+
+def test_only_training_tunes_the_allocator_and_a_program_can_forbid_it(monkeypatch):
+    """The process-wide tuning is applied by fit, never by predict or evaluate, and
+    cnnkit.set_keep_freed_memory(False) before training keeps it off."""
+    monkeypatch.setattr(host_memory, "_state", {"done": False, "kept": False})
+    applied = []
+    monkeypatch.setattr(host_memory, "_set_thresholds", lambda mmap, trim: applied.append((mmap, trim)) or True)
+    model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((4, 3), "float32"), np.zeros((4, 2), "float32")
+    model.predict(x, verbose=0)
+    model.evaluate(x, y, verbose=0)
+    assert applied == []
+    cnnkit.set_keep_freed_memory(False)
+    model.fit(x, y, verbose=0)
+    assert applied == []
+    cnnkit.set_keep_freed_memory(True)
+    model.fit(x, y, verbose=0)
+    assert applied == [(host_memory.MMAP_THRESHOLD, host_memory.TRIM_THRESHOLD)] if host_memory._wanted() else []
+    cnnkit.set_keep_freed_memory(False)  # after it applied: glibc's defaults come back
+    if host_memory._wanted():
+        assert applied[-1] == (host_memory.GLIBC_DEFAULT_THRESHOLD, host_memory.GLIBC_DEFAULT_THRESHOLD)
 
 
 def test_a_subclass_or_a_hook_is_never_skipped_by_the_rewrite():

@@ -20,7 +20,7 @@ import os
 import torch
 import torch.distributed as dist
 
-from cnnkit.distributed.reduce import broadcast_text
+from cnnkit.distributed.reduce import broadcast_text, set_control_group
 from cnnkit.engine.device import get_device, set_device
 
 _settings = {"enabled": "auto", "backend": None, "timeout": None}
@@ -85,6 +85,7 @@ def initialize():
     _pin_device_to_local_rank()
     backend = _settings["backend"] or ("nccl" if get_device().type == "cuda" else "gloo")
     dist.init_process_group(backend=backend, **_timeout_option())
+    set_control_group(dist.new_group(backend="gloo", **_timeout_option()) if backend == "nccl" else None)
     atexit.register(_leave_group)
     return dist.get_world_size() > 1
 

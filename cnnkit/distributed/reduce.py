@@ -48,10 +48,21 @@ def average_tensors(tensors):
             start += tensor.numel()
 
 
+_control = {"group": None}
+
+
+def set_control_group(group):
+    """The group for small host-side agreements (a stop flag): gloo on the CPU even when the
+    tensors travel by nccl, so that agreeing never reads a GPU tensor back (which waits for all
+    the GPU's queued work); None: the default group, itself gloo."""
+    _control["group"] = group
+
+
 def any_process(flag):
-    """True on every process when `flag` is true on at least one (one small all-reduce)."""
-    tensor = torch.tensor([int(bool(flag))], dtype=torch.int32, device=communication_device())
-    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    """True on every process when `flag` is true on at least one: one small all-reduce of a CPU
+    tensor over the gloo control group, so the answer never waits on a GPU (fit asks every step)."""
+    tensor = torch.tensor([int(bool(flag))], dtype=torch.int32)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX, group=_control["group"])
     return bool(tensor)
 
 

@@ -6,10 +6,13 @@ on free, so every step page-faults its activations in again, zero-filled by the 
 seed convnet this doubles the step time (23 ms instead of 12 ms measured on a 2-core
 AVX-512 machine; see `benchmarks/seed_speed.py`). PyTorch's docs suggest swapping in
 jemalloc or tcmalloc for this; cnnkit gets the same effect from glibc itself by raising its
-mmap and trim thresholds (`mallopt`) the first time it trains or predicts on the CPU.
+mmap and trim thresholds (`mallopt`) the first time it trains on the CPU (`fit`,
+`train_on_batch`; never for `predict` or `evaluate`, where it was not measured to help).
 
-The cost is that the process keeps its peak heap instead of shrinking after a step. Opt
-out with the environment variable `CNNKIT_KEEP_FREED_MEMORY=0`; nothing happens off glibc.
+The cost is that the process keeps its peak heap instead of shrinking after a step: a
+process-wide setting. Opt out with the environment variable `CNNKIT_KEEP_FREED_MEMORY=0`, or
+from a program that embeds cnnkit with `cnnkit.set_keep_freed_memory(False)` before it trains
+(afterwards it puts glibc's default thresholds back); nothing happens off glibc.
 
 Example:
     >>> keep_freed_memory()  # idempotent; True where glibc now keeps freed blocks
@@ -25,6 +28,8 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from <malloc.
 MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest allowed value on 64-bit: blocks below it reuse the heap
 TRIM_THRESHOLD = 1024 * 1024 * 1024  # free heap kept before any is returned to the kernel
 
+GLIBC_DEFAULT_THRESHOLD = 128 * 1024  # glibc's initial mmap and trim thresholds
+
 _state = {"done": False, "kept": False}
 
 
@@ -36,13 +41,28 @@ def keep_freed_memory():
     return _state["kept"]
 
 
+def set_keep_freed_memory(enabled):
+    """Allows (True, the default) or forbids (False) the tuning above for this process; forbidding
+    it after it was applied puts glibc's default thresholds back."""
+    if enabled:
+        _state["done"] = _state["kept"]
+        return
+    if _state["kept"]:
+        _set_thresholds(GLIBC_DEFAULT_THRESHOLD, GLIBC_DEFAULT_THRESHOLD)
+    _state["done"], _state["kept"] = True, False
+
+
 def _wanted():
     return os.environ.get("CNNKIT_KEEP_FREED_MEMORY", "1") != "0" and platform.libc_ver()[0] == "glibc"
 
 
 def _tune_glibc():
+    return _set_thresholds(MMAP_THRESHOLD, TRIM_THRESHOLD)
+
+
+def _set_thresholds(mmap_threshold, trim_threshold):
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold) and libc.mallopt(M_TRIM_THRESHOLD, trim_threshold))
     except (OSError, AttributeError):
         return False

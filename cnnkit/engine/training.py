@@ -42,8 +42,6 @@ class BatchConverter:
 
     def __init__(self, model, targets=True):
         self.model, self.targets, self.device = model, targets, get_device()
-        if self.device.type == "cpu":
-            keep_freed_memory()
 
     def __call__(self, x, y=None, sample_weight=None, class_weight=None):
         x = prepare_inputs(self.model, x, self.device)
@@ -128,6 +126,12 @@ def sample_weights(sample_weight, class_weight, y, length, device):
     return weights
 
 
+def prepare_to_train():
+    """Process-wide tuning for CPU training (see `host_memory`), never for inference alone."""
+    if get_device().type == "cpu":
+        keep_freed_memory()
+
+
 def make_callbacks(model, callbacks, verbose, params):
     extra = [ProgbarLogger(verbose)] if verbose else []
     return CallbackList([*(callbacks or []), *extra], model, params)
@@ -138,6 +142,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
         steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
     model.require_compiled("fit")
+    prepare_to_train()
     verbose, batch_size = resolve_verbose(verbose), resolve_batch_size(batch_size)
     replica = distributed.replica()  # None on one process
     if validation_split and validation_data is None:
@@ -348,6 +353,7 @@ def predict_batch(model, x):
 def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
     """One update on (x, y) as one batch; the batch's loss and metrics."""
     model.require_compiled("train_on_batch")
+    prepare_to_train()
     x, y, weights = BatchConverter(model)(x, y, sample_weight, class_weight)
     model.build_optimizer()
     trackers = model.metric_trackers()
