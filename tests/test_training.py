@@ -407,3 +407,22 @@ def test_fit_validation_calls_the_test_hooks_as_keras_does():
     assert received == [("test_batch_end", 0, ["accuracy", "loss"]), ("test_batch_end", 1, ["accuracy", "loss"]),
                         ("test_end", ["accuracy", "loss"]),
                         ("epoch_end", ["accuracy", "loss", "val_accuracy", "val_loss"])]
+
+
+def test_numpy_integers_are_accepted_wherever_keras_takes_ints():
+    """Issue 9: batch_size=np.int64(32), epochs, steps and layer sizes as NumPy integers."""
+    x, labels = two_blobs(8)
+    model = models.Sequential([layers.Input((4,)), layers.Dense(np.int64(2), activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    history = model.fit(x, to_categorical(labels), batch_size=np.int64(4), epochs=np.int32(2),
+                        steps_per_epoch=np.int64(2), verbose=0)
+    assert len(history.history["loss"]) == 2 and model.optimizer.iterations == 4
+    assert model.predict(x, batch_size=np.int16(3), verbose=0).shape == (8, 2)
+    with pytest.raises(ValueError, match="`epochs` must be an int >= 0. Received: epochs=1.5"):
+        model.fit(x, to_categorical(labels), epochs=1.5, verbose=0)
+
+
+def test_an_empty_predict_has_the_output_shape():
+    """Issue 9: predict on no samples gives (0, classes), not (0,)."""
+    model = models.Sequential([layers.Input((4,)), layers.Dense(3)])
+    assert model.predict(np.zeros((0, 4), "float32"), verbose=0).shape == (0, 3)

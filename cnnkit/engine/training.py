@@ -16,6 +16,7 @@ from cnnkit.engine.device import get_device
 from cnnkit.engine.host_memory import keep_freed_memory
 from cnnkit.engine.metric_logs import MetricLogs
 from cnnkit.engine.step import LossHead, test_step, train_step
+from cnnkit.utils.argument_validation import is_integer
 
 
 def resolve_verbose(verbose):
@@ -29,9 +30,21 @@ def resolve_verbose(verbose):
 def resolve_batch_size(batch_size):
     if batch_size is None:
         return 32
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive int. Received: batch_size={batch_size!r}")
-    return batch_size
+    return positive_int(batch_size, "batch_size")
+
+
+def whole_number(value, name):
+    """`value` as a Python int >= 0 (NumPy integers included)."""
+    if not is_integer(value) or value < 0:
+        raise ValueError(f"`{name}` must be an int >= 0. Received: {name}={value!r}")
+    return int(value)
+
+
+def positive_int(value, name):
+    """`value` as a Python int, where Keras takes an int (NumPy integers included)."""
+    if not is_integer(value) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int. Received: {name}={value!r}")
+    return int(value)
 
 
 # -- from host data to the model's device ------------------------------------------------------
@@ -144,6 +157,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     model.require_compiled("fit")
     prepare_to_train()
     verbose, batch_size = resolve_verbose(verbose), resolve_batch_size(batch_size)
+    epochs, initial_epoch = whole_number(epochs, "epochs"), whole_number(initial_epoch, "initial_epoch")
+    steps_per_epoch = None if steps_per_epoch is None else positive_int(steps_per_epoch, "steps_per_epoch")
     replica = distributed.replica()  # None on one process
     if validation_split and validation_data is None:
         if not get_data_adapter(x, y, sample_weight, batch_size).is_arrays:
@@ -199,7 +214,7 @@ def validation_iterator(model, validation_data, batch_size, steps):
 
 def validation_due(validation_freq, epoch):
     """Keras's `validation_freq`: every n-th epoch (an int), or the listed epochs (1-based)."""
-    if isinstance(validation_freq, int) and not isinstance(validation_freq, bool) and validation_freq >= 1:
+    if is_integer(validation_freq) and validation_freq >= 1:
         return (epoch + 1) % validation_freq == 0
     if isinstance(validation_freq, (list, tuple, set)):
         return epoch + 1 in validation_freq

@@ -3,6 +3,8 @@
 import itertools
 import warnings
 
+from cnnkit.utils.argument_validation import is_integer
+
 
 class EpochIterator:
     """Yields `(step, (x, y, sample_weight))` per epoch, each batch ready for the model.
@@ -14,8 +16,9 @@ class EpochIterator:
     """
 
     def __init__(self, adapter, convert, steps_per_epoch=None, shuffle=False):
-        if steps_per_epoch is not None and (not isinstance(steps_per_epoch, int) or steps_per_epoch < 1):
+        if steps_per_epoch is not None and (not is_integer(steps_per_epoch) or steps_per_epoch < 1):
             raise ValueError(f"`steps_per_epoch` must be a positive int or None. Received: {steps_per_epoch!r}")
+        steps_per_epoch = None if steps_per_epoch is None else int(steps_per_epoch)
         self.adapter, self.convert, self.steps, self.shuffle = adapter, convert, steps_per_epoch, shuffle
         self.ran_out = False
         self._iterator = None
