@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from cnnkit.datasets import DatasetError, _download, _idx, fashion_mnist, mnist
+from cnnkit.utils import file_utils
 
 NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -250,7 +251,7 @@ def test_ctrl_c_during_download_leaves_no_partial(server, tmp_path, monkeypatch)
     def interrupt(self, done):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_download._Progress, "finish", interrupt)
+    monkeypatch.setattr(file_utils.DownloadProgress, "finish", interrupt)
     with pytest.raises(KeyboardInterrupt):
         mnist.load_data(base_url=url)
     assert cached(tmp_path) == []

@@ -2,19 +2,15 @@
 
 import gzip
 import hashlib
-import http.client
+import io
 import os
-import sys
-import tempfile
-import urllib.error
-import urllib.request
 import zlib
 from pathlib import Path
 
+from cnnkit.saving.atomic import atomic_write
+from cnnkit.utils.file_utils import CACHE_ENV, URL_ENV, DownloadError, cache_root, stream_url
+
 DATA_ENV = "CNNKIT_DATA"
-CACHE_ENV = "CNNKIT_CACHE"
-URL_ENV = "CNNKIT_DATASETS_URL"
-_CHUNK = 1 << 20
 
 
 class DatasetError(Exception):
@@ -33,9 +29,7 @@ def cache_dir() -> Path:
     >>> cache_dir().name
     'datasets'
     """
-    root = os.environ.get(CACHE_ENV)
-    root = Path(root).expanduser() if root else Path.home() / ".cache" / "cnnkit"
-    return root / "datasets"
+    return cache_root() / "datasets"
 
 
 def mirror_urls(folder: str, defaults, base_url: str | None = None) -> list[str]:
@@ -143,71 +137,20 @@ def _download_any(folder, name, sha256, urls, timeout, dest, local) -> bytes:
 
 
 def _download(url: str, dest: Path, sha256: str, timeout: float) -> bytes:
-    """Download `url` to `dest` atomically; no partial file survives any error."""
+    """Download `url`, verify it, then write it to `dest` atomically; no partial file survives."""
+    buffer = io.BytesIO()
+    try:
+        stream_url(url, buffer, timeout)
+    except DownloadError as error:
+        raise DatasetError(str(error)) from error
+    fix = f"the mirror serves a different file; use another mirror via {URL_ENV} or base_url="
+    raw = buffer.getvalue()
+    data = verify(raw, sha256, url, fix)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+        with atomic_write(dest) as out:
+            out.write(raw)
     except OSError as error:
         raise DatasetError(f"cannot write to the cache folder {dest.parent} ({error}); "
                            f"set {CACHE_ENV} to a writable folder") from error
-    try:
-        with os.fdopen(fd, "wb") as out:
-            _copy_url(url, out, timeout)
-        fix = f"the mirror serves a different file; use another mirror via {URL_ENV} or base_url="
-        data = verify(Path(tmp).read_bytes(), sha256, url, fix)
-        os.replace(tmp, dest)
-        return data
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _copy_url(url: str, out, timeout: float) -> None:
-    """Stream `url` into the open file `out`, reporting progress on stderr."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            progress = _Progress(url, total)
-            done = 0
-            while chunk := response.read(_CHUNK):
-                out.write(chunk)
-                done += len(chunk)
-                progress.update(done)
-            progress.finish(done)
-    except (OSError, ValueError, http.client.HTTPException) as error:
-        if isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError):
-            error_text = f"URLError: {error.reason}"
-        else:
-            error_text = f"{type(error).__name__}: {error}"
-        raise DatasetError(f"download failed ({error_text})") from error
-    if total is not None and done != total:
-        raise DatasetError(f"download truncated: received {done} of {total} bytes")
-
-
-class _Progress:
-    """Bytes done / total on stderr: a live bar on a terminal, else a start and an end line."""
-
-    def __init__(self, url: str, total: int | None):
-        self.name = url.rsplit("/", 1)[-1]
-        self.total = total
-        self.live = sys.stderr.isatty()
-        if not self.live:
-            print(f"Downloading {url} ({_mb(total)})", file=sys.stderr, flush=True)
-
-    def update(self, done: int) -> None:
-        if self.live:
-            fraction = done / self.total if self.total else 0.0
-            bar = "=" * int(30 * fraction)
-            sys.stderr.write(f"\r{self.name} [{bar:<30}] {_mb(done)} / {_mb(self.total)}")
-            sys.stderr.flush()
-
-    def finish(self, done: int) -> None:
-        end = "\n" if self.live else f"Downloaded {self.name} ({_mb(done)})\n"
-        sys.stderr.write(end)
-        sys.stderr.flush()
-
-
-def _mb(size: int | None) -> str:
-    if size is None:
-        return "size unknown"
-    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size} bytes"
+    return data
