@@ -366,7 +366,8 @@ def test_predict_json_lines_agree_with_model_predict(trained, digit_pngs, capsys
     probabilities = load_model(folder / "model.cnnkit").predict(
         np.stack([load_digit(p) for p in paths])[..., None], verbose=0)
     for path, record, row in zip(paths, records, probabilities):
-        assert list(record) == ["image", "class", "top3"] and record["image"] == path
+        assert list(record) == ["image", "class", "top3", "class_name"] and record["image"] == path
+        assert record["class_name"] == str(record["class"])  # `cnnkit train` saves MNIST's names, '0'..'9'
         assert record["class"] == int(row.argmax()) == record["top3"][0][0]
         for label, probability in record["top3"]:
             assert probability == pytest.approx(row[label], rel=1e-3)  # 4 significant digits, even when tiny

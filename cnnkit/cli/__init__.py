@@ -1,9 +1,11 @@
-"""The `cnnkit` command: train, evaluate, summary, predict, export.
+"""The `cnnkit` command: train, evaluate, summary, predict, explain, export, serve.
 
 Example:
     $ cnnkit train                      # the seed convnet on MNIST, saved in runs/<timestamp>/
     $ cnnkit predict runs/<timestamp>/model.cnnkit my_digit.png
+    $ cnnkit explain runs/<timestamp>/model.cnnkit my_digit.png --out explain/
     $ cnnkit export runs/<timestamp>/model.cnnkit --format onnx
+    $ cnnkit serve runs/<timestamp>/model.cnnkit   # the web page on http://127.0.0.1:8000/
 
 From Python, `main(["train", "--epochs", "1"])` returns the exit status. Building the parser
 imports no torch: `cnnkit --help` and `cnnkit COMMAND --help` answer at once.
@@ -12,13 +14,14 @@ imports no torch: `cnnkit --help` and `cnnkit COMMAND --help` answer at once.
 import os
 import sys
 
-from cnnkit.cli import evaluate, export, predict, summary, train
+from cnnkit.cli import evaluate, explain, export, predict, serve, summary, train
 from cnnkit.cli._parser import CliError, Parser
 
-COMMANDS = (train, evaluate, summary, predict, export)
+COMMANDS = (train, evaluate, summary, predict, explain, export, serve)
 # Errors whose message says it all (and cnnkit's own, DatasetError...); any other is shown with its type's name.
 EXPECTED_ERRORS = (CliError, ValueError, OSError, ImportError)
-PIP_NAMES = {"PIL": "pillow"}  # import name -> the package to install, where they differ
+# import name -> the package to install, where they differ
+PIP_NAMES = {"PIL": "pillow", "multipart": "python-multipart", "python_multipart": "python-multipart"}
 
 
 def build_parser():

@@ -40,18 +40,85 @@ def run(args):
     if args.device:
         cnnkit.set_device(args.device)
     model = open_model(args.model)
-    height, width, channels = _input_shape(model)
-    batch = np.stack([load_digit(path, args.invert, (height, width)) for path in args.images])
-    batch = np.repeat(batch[..., None], channels, axis=-1)
+    batch = prepare_images(model, args.images, args.invert)
     probabilities = model.predict(batch, verbose=0)
+    names = getattr(model, "class_names", None)
     for path, row in zip(args.images, probabilities):
         best = np.argsort(row)[::-1][:TOP]
         top = [[int(label), float(f"{row[label]:.4g}")] for label in best]  # 4 significant digits: small ones stay visible
         if args.json:
-            print(json.dumps({"image": path, "class": top[0][0], "top3": top}))
+            line = {"image": path, "class": top[0][0], "top3": top}
+            if names:
+                line["class_name"] = label_name(names, top[0][0])
+            print(json.dumps(line))
         else:
-            print(f"{path}: {top[0][0]}  (" + ", ".join(f"{label}: {_probability(p)}" for label, p in top) + ")")
+            print(f"{path}: {prediction_text(row, names)}")
     return 0
+
+
+def prepare_images(model, paths, invert=None):
+    """The images at `paths` as the model's input batch (n, height, width, channels), float32,
+    each read with Pillow and prepared by `prepare_image`."""
+    import numpy as np
+
+    from cnnkit.preprocessing.digits import read_image
+
+    shape = _input_shape(model)
+    batch = []
+    for path in paths:
+        image = read_image(path)
+        try:
+            batch.append(prepare_image(image, shape, invert))
+        except ValueError as error:
+            raise ValueError(f"Image '{path}': {error}") from None
+    return np.stack(batch)
+
+
+def prepare_image(image, shape, invert=None):
+    """One Pillow image as the input of a model whose images are `shape` = (height, width, channels):
+    float32 (height, width, channels). Shared by `cnnkit predict`, `cnnkit explain` and `cnnkit serve`.
+
+    Grey models (1 channel) get the digit prepared as MNIST's were (`prepare_digit`: [0, 1], white
+    on black, `invert` as there); RGB models get the picture converted to RGB and resized (bilinear,
+    as `image_dataset_from_directory` resizes) to their input size, 0..255 as image-folder training
+    gives it (`invert` is ignored).
+
+    Raises:
+        ValueError: a grey model's image shows no digit.
+    """
+    import numpy as np
+
+    from cnnkit.preprocessing import prepare_digit
+
+    height, width, channels = shape
+    if channels == 1:
+        return prepare_digit(image, invert, (height, width))[..., None]
+    import torch
+
+    from cnnkit.layers.preprocessing._resize import resize_images
+
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):  # 16-bit grey: keep the high byte, as training does
+        from PIL import Image
+
+        image = Image.fromarray((np.asarray(image).astype(np.uint32) >> 8).astype(np.uint8), "L")
+    if image.mode == "P":
+        image = image.convert("RGBA")  # transparency of a palette image dropped as training drops it
+    pixels = torch.from_numpy(np.array(image.convert("RGB"))).to(torch.float32)[None]
+    return resize_images(pixels, (height, width), "bilinear")[0].contiguous().numpy()
+
+
+def label_name(names, label):
+    """The class name of `label` when the model knows its names, else the index as text."""
+    return str(names[label]) if names and 0 <= label < len(names) else str(label)
+
+
+def prediction_text(row, names=None):
+    """`7  (7: 0.981, 1: 0.012, 9: 0.003)`: the best class and the top three, named when names are known."""
+    import numpy as np
+
+    best = np.argsort(row)[::-1][:TOP]
+    return f"{label_name(names, best[0])}  (" + ", ".join(
+        f"{label_name(names, label)}: {_probability(float(row[label]))}" for label in best) + ")"
 
 
 def _input_shape(model):

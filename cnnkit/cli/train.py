@@ -120,6 +120,7 @@ def _train(folder, settings, append):
     predicted = np.argmax(model.predict(x_test, batch_size=settings["batch_size"], verbose=0), axis=1)
     if main:
         print("Test " + ", ".join(f"{name}: {value:.4f}" for name, value in scores.items()))
+        model.class_names = CLASS_NAMES[settings["dataset"]]  # saved with the model, shown by predict and explain
         model.save(folder / runs.MODEL_FILE)
         _draw(folder, x_test, y_test, predicted, CLASS_NAMES[settings["dataset"]])
         _print_outputs(folder)

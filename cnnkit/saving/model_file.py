@@ -2,7 +2,8 @@
 
 Entries:
     config.json           format and cnnkit versions, the architecture (every layer's class
-                          and config, the model name and input shape) and the compile settings.
+                          and config, the model name and input shape), the compile settings and,
+                          optionally, `class_names` (loaded back as `model.class_names`).
     model.safetensors     the weights, `<layer name>/<weight name>` in Keras's layouts.
     optimizer.safetensors (optional) `optimizer.variables_state()`: iterations, learning rate
                           and slots, so that training continues exactly where it stopped; its
@@ -57,6 +58,9 @@ def save_model(model, filepath, include_optimizer=True, extra_entries=None):
         "compile": compile_config(model),
         "optimizer_state": bool(optimizer_state),
     }
+    class_names = getattr(model, "class_names", None)
+    if class_names is not None:
+        config["class_names"] = [str(name) for name in class_names]
     entries = {CONFIG: json.dumps(config, indent=2).encode()}
     entries[WEIGHTS] = tensors_to_bytes(weight_tensors(model), weight_metadata(model)) if model.built \
         else tensors_to_bytes({})
@@ -97,6 +101,7 @@ def load_model(filepath, custom_objects=None, compile=True):
     config = read_config(entries, filepath)
     model = model_from_config(config["model"], custom_objects, where=f"{filepath}: {CONFIG}")
     set_dtype_policy(model, config, f"{filepath}: {CONFIG}")
+    set_class_names(model, config, f"{filepath}: {CONFIG}")
     assign_weight_tensors(model, tensors_from_bytes(entries[WEIGHTS], f"{filepath}: {WEIGHTS}"),
                           f"{filepath}: {WEIGHTS}")
     if compile:
@@ -113,6 +118,16 @@ def set_dtype_policy(model, config, where):
         model.dtype_policy = policy
     except ValueError as error:
         raise ModelFileError(f"{where}: entry 'dtype_policy': {error}") from error
+
+
+def set_class_names(model, config, where):
+    """`model.class_names` from the optional top-level `class_names` entry (a list of strings)."""
+    names = config.get("class_names")
+    if names is None:
+        return
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ModelFileError(f"{where}: entry 'class_names' must be a list of strings.")
+    model.class_names = names
 
 
 def restore_model_state(model, filepath):
