@@ -1,11 +1,9 @@
 """`cnnkit explain MODEL IMAGE...`: the prediction, Grad-CAM and activations of each image."""
 
-import os
 from pathlib import Path
 
-import cnnkit
-from cnnkit.cli._model_file import open_model
 from cnnkit.cli._parser import CliError, add_device_option
+from cnnkit.cli.predict import add_invert_options, open_model_for_images
 
 
 def add_parser(subparsers):
@@ -24,11 +22,7 @@ def add_parser(subparsers):
                         help="explain class K (an index or a class name) instead of the predicted one")
     parser.add_argument("--layer", metavar="NAME",
                         help="the layer Grad-CAM weighs (default: the last one with a 4D output)")
-    invert = parser.add_mutually_exclusive_group()
-    invert.add_argument("--invert", dest="invert", action="store_const", const=True,
-                        help="always invert digits (for dark digits on light backgrounds)")
-    invert.add_argument("--no-invert", dest="invert", action="store_const", const=False,
-                        help="never invert digits")
+    add_invert_options(parser)
     add_device_option(parser)
     parser.set_defaults(run=run, invert=None)
 
@@ -37,12 +31,7 @@ def run(args):
     from cnnkit import viz
     from cnnkit.cli.predict import prediction_text, prepare_images
 
-    missing = [path for path in args.images if not os.path.isfile(path)]
-    if missing:
-        raise CliError(f"image file not found: '{missing[0]}'" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-    if args.device:
-        cnnkit.set_device(args.device)
-    model = open_model(args.model)
+    model = open_model_for_images(args)
     names = getattr(model, "class_names", None)
     class_index = _class_index(args.class_index, names, model.output_shape)
     if args.layer is not None:

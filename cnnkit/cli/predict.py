@@ -18,28 +18,36 @@ def add_parser(subparsers):
                     "black (a dark digit on a light background is inverted automatically).")
     parser.add_argument("model", metavar="MODEL", help="a .cnnkit file (or a run folder holding model.cnnkit)")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="PNG, JPEG, ... files")
-    invert = parser.add_mutually_exclusive_group()
-    invert.add_argument("--invert", dest="invert", action="store_const", const=True,
-                        help="always invert (for dark digits on light backgrounds)")
-    invert.add_argument("--no-invert", dest="invert", action="store_const", const=False,
-                        help="never invert (for light digits on dark backgrounds)")
+    add_invert_options(parser)
     parser.add_argument("--json", action="store_true",
                         help='one JSON object per image per line: {"image", "class", "top3"}')
     add_device_option(parser)
     parser.set_defaults(run=run, invert=None)
 
 
-def run(args):
-    import numpy as np
+def add_invert_options(parser):
+    """--invert / --no-invert: how digit models read a picture's colours (default: guessed)."""
+    invert = parser.add_mutually_exclusive_group()
+    invert.add_argument("--invert", dest="invert", action="store_const", const=True,
+                        help="always invert digits (for dark digits on light backgrounds)")
+    invert.add_argument("--no-invert", dest="invert", action="store_const", const=False,
+                        help="never invert digits (for light digits on dark backgrounds)")
 
-    from cnnkit.preprocessing import load_digit
 
+def open_model_for_images(args):
+    """The model of `args.model` on `args.device`, once every file of `args.images` exists."""
     missing = [path for path in args.images if not os.path.isfile(path)]
     if missing:
         raise CliError(f"image file not found: '{missing[0]}'" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
     if args.device:
         cnnkit.set_device(args.device)
-    model = open_model(args.model)
+    return open_model(args.model)
+
+
+def run(args):
+    import numpy as np
+
+    model = open_model_for_images(args)
     batch = prepare_images(model, args.images, args.invert)
     probabilities = model.predict(batch, verbose=0)
     names = getattr(model, "class_names", None)

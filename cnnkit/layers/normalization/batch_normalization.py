@@ -3,7 +3,6 @@
 import torch
 import torch.nn.functional as F
 
-from cnnkit import initializers
 from cnnkit.layers.base import Layer
 
 
