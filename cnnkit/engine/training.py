@@ -16,6 +16,7 @@ from cnnkit.engine.device import get_device
 from cnnkit.engine.host_memory import keep_freed_memory
 from cnnkit.engine.metric_logs import MetricLogs
 from cnnkit.engine.step import LossHead, test_step, train_step
+from cnnkit.layers.node import shapes_of
 from cnnkit.utils.argument_validation import is_integer
 
 
@@ -71,7 +72,7 @@ def prepare_inputs(model, x, device=None):
         raise ValueError(f"Model '{model.name}' needs input data: received x=None.")
     x = pytree.tree_map(lambda array: _float_tensor(array, device), x)
     if not model.built:
-        model.build(_shapes(x))
+        model.build(shapes_of(x))
     check_model_inputs(model, x)
     if next(model.parameters(), torch.empty(0, device=device)).device != device:
         model.to(device)
@@ -81,14 +82,6 @@ def prepare_inputs(model, x, device=None):
 def _float_tensor(array, device):
     tensor = to_device_tensor(array, device, "x")
     return tensor if tensor.is_floating_point() else tensor.float()
-
-
-def _shapes(x):
-    if isinstance(x, torch.Tensor):
-        return (None, *x.shape[1:])
-    if isinstance(x, dict):
-        return {key: _shapes(value) for key, value in x.items()}
-    return [_shapes(value) for value in x]
 
 
 def check_model_inputs(model, x):

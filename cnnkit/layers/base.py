@@ -34,7 +34,7 @@ import torch
 
 from cnnkit import constraints, initializers, regularizers
 from cnnkit.engine.device import get_device
-from cnnkit.layers.node import KerasTensor, Node, flatten, is_symbolic, map_structure
+from cnnkit.layers.node import KerasTensor, Node, flatten, is_symbolic, map_structure, shapes_of
 from cnnkit.utils.naming import to_snake_case, unique_name
 
 
@@ -45,11 +45,6 @@ class _CallContext(threading.local):
 
 _call_context = _CallContext()
 _holding_losses = weakref.WeakSet()  # layers whose add_loss list is not empty: cleared at the next entry call
-
-
-def current_training():
-    """The `training` flag of the enclosing layer call (None outside any call)."""
-    return _call_context.training
 
 
 def losses_recorded():
@@ -177,7 +172,7 @@ class Layer(torch.nn.Module):
                                                      device=self._device()), input_shape)
         with torch.no_grad():
             outputs = self.forward(zeros, training=False)
-        return map_structure(lambda tensor: (None, *tensor.shape[1:]), outputs)
+        return shapes_of(outputs)
 
     def get_config(self):
         """The arguments that rebuild this layer: for your own classes, by default, the JSON-able
@@ -219,12 +214,12 @@ class Layer(torch.nn.Module):
             if entry:
                 context.inside = False
         if self.output_shape is None:
-            self.output_shape = map_structure(lambda tensor: (None, *tensor.shape[1:]), outputs)
+            self.output_shape = shapes_of(outputs)
         return outputs
 
     def _build_for_call(self, inputs):
         """Builds on a first eager call, for the shapes it is given (no extra run to infer outputs)."""
-        input_shape = map_structure(lambda tensor: (None, *tensor.shape[1:]), inputs)
+        input_shape = shapes_of(inputs)
         self.check_input_shape(input_shape)
         self._build_once(input_shape)
         self.input_shape = input_shape

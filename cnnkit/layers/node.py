@@ -98,5 +98,15 @@ def pack_like(structure, leaves):
     return pytree.tree_unflatten(list(leaves), pytree.tree_flatten(structure)[1])
 
 
+def shapes_of(structure):
+    """The shape, batch dimension None, of a tensor, or a list/dict of the shapes of a
+    list/tuple/dict of tensors."""
+    if isinstance(structure, dict):
+        return {key: shapes_of(value) for key, value in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return [shapes_of(value) for value in structure]
+    return (None, *structure.shape[1:])
+
+
 def is_symbolic(structure):
     return any(isinstance(leaf, KerasTensor) for leaf in flatten(structure))

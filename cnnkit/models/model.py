@@ -27,6 +27,7 @@ from cnnkit import mixed_precision, optimizers, saving
 from cnnkit.engine import training as loops
 from cnnkit.engine.objectives import Objectives
 from cnnkit.layers.base import Layer, map_shapes
+from cnnkit.layers.node import shapes_of
 from cnnkit.models.summary import print_summary
 from cnnkit.utils.naming import to_snake_case, unique_name
 
@@ -90,14 +91,14 @@ class Model(Layer):
         zeros = map_shapes(lambda shape: torch.zeros((1, *shape[1:]), device=self._device()), input_shape)
         with torch.no_grad():
             outputs = self.forward(zeros, training=False)
-        self.input_shape, self.output_shape = input_shape, _shapes_of(outputs)  # fit needs the outputs' shapes
+        self.input_shape, self.output_shape = input_shape, shapes_of(outputs)  # fit needs the outputs' shapes
         self.built = True
 
     def compute_output_shape(self, input_shape):
         zeros = map_shapes(lambda shape: torch.zeros((1, *shape[1:]), device=self._device()), input_shape)
         with torch.no_grad():
             outputs = self.forward(zeros, training=False)
-        return _shapes_of(outputs)
+        return shapes_of(outputs)
 
     @property
     def output_names(self):
@@ -273,12 +274,4 @@ class Model(Layer):
         """The outputs for one batch, as NumPy."""
         return loops.predict_on_batch(self, x)
 
-
-def _shapes_of(outputs):
-    """The shapes (batch None) of a tensor or a structure of tensors."""
-    if isinstance(outputs, torch.Tensor):
-        return (None, *outputs.shape[1:])
-    if isinstance(outputs, dict):
-        return {key: _shapes_of(value) for key, value in outputs.items()}
-    return [_shapes_of(value) for value in outputs]
 

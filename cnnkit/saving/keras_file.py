@@ -7,7 +7,7 @@ A `.keras` file is a zip of:
     model.weights.h5  the weights in Keras's HDF5 layout, with the optimizer's state (see keras_weights).
 
 Keras 3 loads what cnnkit writes, and cnnkit loads what Keras 3 writes from the layers,
-losses, metrics and optimizers cnnkit has (any backend). Loading parses JSON and HDF5 only:
+losses, metrics and optimizers cnnkit has (checked on files from Keras 3.15, TensorFlow backend). Loading parses JSON and HDF5 only:
 no pickle, and a `Lambda` layer's bytecode is refused, as Keras's `safe_mode` does.
 
 Example:

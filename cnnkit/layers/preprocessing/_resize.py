@@ -81,6 +81,13 @@ def pad_to_aspect_ratio(images, size, fill_value=0.0):
     return padded.permute(0, 2, 3, 1)
 
 
+def resized_shape(input_shape, height, width):
+    """The shape of `input_shape` images (one `(h, w, c)` or a batch) made `height` x `width`."""
+    if len(input_shape) == 3:
+        return (height, width, input_shape[2])
+    return (input_shape[0], height, width, input_shape[3])
+
+
 def as_batch(images):
     """`(batch, unbatched)`: rank-3 `images` (one image) as a batch of one (a view), rank 4 as they are."""
     if images.dim() not in (3, 4):

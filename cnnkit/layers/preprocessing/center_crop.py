@@ -1,7 +1,7 @@
 """Cropping the center of images to a fixed size."""
 
 from cnnkit.layers.base import Layer
-from cnnkit.layers.preprocessing._resize import as_batch, crop_to_aspect_ratio, resize_images
+from cnnkit.layers.preprocessing._resize import as_batch, crop_to_aspect_ratio, resize_images, resized_shape
 from cnnkit.layers.preprocessing.resizing import check_size
 from cnnkit.utils.argument_validation import check_data_format
 
@@ -51,9 +51,7 @@ class CenterCrop(Layer):
         return outputs[0] if unbatched else outputs
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) == 3:
-            return (self.height, self.width, input_shape[2])
-        return (input_shape[0], self.height, self.width, input_shape[3])
+        return resized_shape(input_shape, self.height, self.width)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format, "height": self.height, "width": self.width}

@@ -7,7 +7,8 @@ import torch
 
 from cnnkit.layers.base import Layer
 from cnnkit.layers.preprocessing._resize import (
-    as_batch, check_interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio, resize_images, saturate_cast,
+    as_batch, check_interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio, resize_images, resized_shape,
+    saturate_cast,
 )
 from cnnkit.utils.argument_validation import check_data_format, is_integer
 
@@ -101,9 +102,7 @@ class Resizing(Layer):
         return outputs[0] if unbatched else outputs
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) == 3:
-            return (self.height, self.width, input_shape[2])
-        return (input_shape[0], self.height, self.width, input_shape[3])
+        return resized_shape(input_shape, self.height, self.width)
 
     def get_config(self):
         return {
