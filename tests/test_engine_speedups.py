@@ -101,14 +101,16 @@ def test_model_predictions_are_unchanged_by_the_rewrite(fresh_names):
 def test_kept_host_memory_stops_page_faults_on_reused_buffers():
     assert host_memory.keep_freed_memory()
 
-    def faults_while_reusing_8_mb_buffers():
+    def faults_while_reusing(megabytes):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         for _ in range(20):
-            torch.ones(2 * 1024 * 1024).add_(1)
+            torch.ones(megabytes * 256 * 1024).add_(1)
         return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
-    faults_while_reusing_8_mb_buffers()  # the heap grows once
-    assert faults_while_reusing_8_mb_buffers() < 100  # fresh mmap pages would fault 20 x 2048 times
+    for megabytes in (8, 256):  # below and above the largest mmap threshold glibc accepts (32 MB)
+        faults_while_reusing(megabytes)  # the heap grows once
+        pages = megabytes * 256  # 4 KiB pages
+        assert faults_while_reusing(megabytes) < pages  # fresh mmap pages would fault 20 x pages times
 
 
 def test_the_page_fault_test_is_skipped_off_glibc():
@@ -135,7 +137,7 @@ def test_only_training_tunes_the_allocator_and_a_program_can_forbid_it(monkeypat
     cnnkit.set_keep_freed_memory(False) before training keeps it off."""
     monkeypatch.setattr(host_memory, "_state", {"done": False, "kept": False})
     applied = []
-    monkeypatch.setattr(host_memory, "_set_thresholds", lambda mmap, trim: applied.append((mmap, trim)) or True)
+    monkeypatch.setattr(host_memory, "_set_thresholds", lambda *values: applied.append(values) or True)
     model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
     model.compile(optimizer="sgd", loss="mse")
     x, y = np.zeros((4, 3), "float32"), np.zeros((4, 2), "float32")
@@ -147,10 +149,11 @@ def test_only_training_tunes_the_allocator_and_a_program_can_forbid_it(monkeypat
     assert applied == []
     cnnkit.set_keep_freed_memory(True)
     model.fit(x, y, verbose=0)
-    assert applied == [(host_memory.MMAP_THRESHOLD, host_memory.TRIM_THRESHOLD)] if host_memory._wanted() else []
+    assert applied == [(host_memory.MMAP_THRESHOLD, host_memory.TRIM_THRESHOLD, 0)] if host_memory._wanted() else []
     cnnkit.set_keep_freed_memory(False)  # after it applied: glibc's defaults come back
     if host_memory._wanted():
-        assert applied[-1] == (host_memory.GLIBC_DEFAULT_THRESHOLD, host_memory.GLIBC_DEFAULT_THRESHOLD)
+        assert applied[-1] == (host_memory.GLIBC_DEFAULT_THRESHOLD, host_memory.GLIBC_DEFAULT_THRESHOLD,
+                               host_memory.GLIBC_DEFAULT_MMAP_MAX)
 
 
 def test_a_subclass_or_a_hook_is_never_skipped_by_the_rewrite():

@@ -1,13 +1,16 @@
 """Keeping freed CPU tensor memory for reuse instead of handing it back to the kernel.
 
-A CPU training step allocates and frees the same few megabyte-sized buffers every step.
-glibc's malloc serves blocks above its mmap threshold with fresh `mmap` pages and returns them
-on free, so every step page-faults its activations in again, zero-filled by the kernel: on the
-seed convnet this doubles the step time (23 ms instead of 12 ms measured on a 2-core
-AVX-512 machine; see `benchmarks/seed_speed.py`). PyTorch's docs suggest swapping in
-jemalloc or tcmalloc for this; cnnkit gets the same effect from glibc itself by raising its
-mmap and trim thresholds (`mallopt`) the first time it trains on the CPU (`fit`,
-`train_on_batch`; never for `predict` or `evaluate`, where it was not measured to help).
+A CPU training step allocates and frees the same buffers every step. glibc's malloc serves
+blocks above its mmap threshold with fresh `mmap` pages and returns them on free, so every step
+page-faults its activations in again, zero-filled by the kernel: on the seed convnet this doubles
+the step time (23 ms instead of 12 ms measured on a 2-core AVX-512 machine; see
+`benchmarks/seed_speed.py`), and on the book's mini-Xception at 180x180 (activations of 250 MB,
+above the largest mmap threshold glibc accepts) a step took 1.8 million page faults and twice
+its time. PyTorch's docs suggest swapping in jemalloc or tcmalloc for this; cnnkit gets the same
+effect from glibc itself (`mallopt`) the first time it trains on the CPU (`fit`,
+`train_on_batch`; never for `predict` or `evaluate`, where it was not measured to help): it
+raises the mmap and trim thresholds and, for blocks above the largest threshold, turns mmap
+off, so that every block comes from the heap and freed ones are reused.
 
 The cost is that the process keeps its peak heap instead of shrinking after a step: a
 process-wide setting. Opt out with the environment variable `CNNKIT_KEEP_FREED_MEMORY=0`, or
@@ -24,11 +27,12 @@ import ctypes.util
 import os
 import platform
 
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from <malloc.h>
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_MMAP_MAX = -1, -3, -4  # mallopt parameters, from <malloc.h>
 MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest allowed value on 64-bit: blocks below it reuse the heap
 TRIM_THRESHOLD = 1024 * 1024 * 1024  # free heap kept before any is returned to the kernel
 
 GLIBC_DEFAULT_THRESHOLD = 128 * 1024  # glibc's initial mmap and trim thresholds
+GLIBC_DEFAULT_MMAP_MAX = 65536  # glibc's default number of blocks it may serve with mmap
 
 _state = {"done": False, "kept": False}
 
@@ -48,7 +52,7 @@ def set_keep_freed_memory(enabled):
         _state["done"] = _state["kept"]
         return
     if _state["kept"]:
-        _set_thresholds(GLIBC_DEFAULT_THRESHOLD, GLIBC_DEFAULT_THRESHOLD)
+        _set_thresholds(GLIBC_DEFAULT_THRESHOLD, GLIBC_DEFAULT_THRESHOLD, GLIBC_DEFAULT_MMAP_MAX)
     _state["done"], _state["kept"] = True, False
 
 
@@ -57,12 +61,13 @@ def _wanted():
 
 
 def _tune_glibc():
-    return _set_thresholds(MMAP_THRESHOLD, TRIM_THRESHOLD)
+    return _set_thresholds(MMAP_THRESHOLD, TRIM_THRESHOLD, 0)
 
 
-def _set_thresholds(mmap_threshold, trim_threshold):
+def _set_thresholds(mmap_threshold, trim_threshold, mmap_max):
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold) and libc.mallopt(M_TRIM_THRESHOLD, trim_threshold))
+        return all([libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold), libc.mallopt(M_TRIM_THRESHOLD, trim_threshold),
+                    libc.mallopt(M_MMAP_MAX, mmap_max)])
     except (OSError, AttributeError):
         return False
