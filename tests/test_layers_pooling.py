@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from cnnkit import layers
+from cnnkit.layers._padding import same_padding
 
 
 def pool(layer, inputs):
@@ -111,6 +112,26 @@ def test_rectangular_pool_and_strides_match_numpy():
     for padding in ("valid", "same"):
         layer = layers.AveragePooling2D((3, 2), strides=(2, 3), padding=padding)
         np.testing.assert_allclose(pool(layer, x), numpy_pooling(x, (3, 2), (2, 3), padding, np.mean), rtol=1e-6)
+
+
+@pytest.mark.parametrize("size, window, stride", [(176, 3, 2), (11, 3, 2), (7, 3, 1), (6, 2, 1), (9, 4, 3)])
+def test_max_same_gradients_match_explicit_padding(size, window, stride):
+    """Where torch's ceil mode gives "same"'s windows the input is not copied into a padded tensor,
+    and the gradient is the one of -inf padding (the mini-Xception's 176x176, 3x3 stride 2 case first)."""
+    layer = layers.MaxPooling2D(window, strides=stride, padding="same")
+    x = torch.randn(2, size, size + 1, 3, requires_grad=True)
+    out = layer(x, training=True)
+    before_after = [same_padding(n, window, stride) for n in (size, size + 1)]
+    padded = torch.nn.functional.pad(x.permute(0, 3, 1, 2), (*before_after[1], *before_after[0]), value=-math.inf)
+    reference = torch.nn.functional.max_pool2d(padded, window, stride).permute(0, 2, 3, 1)
+    assert torch.equal(out, reference)
+    grad = torch.randn_like(out)
+    assert torch.equal(torch.autograd.grad(out, x, grad)[0], torch.autograd.grad(reference, x, grad)[0])
+
+
+def test_max_same_pools_without_a_padded_copy(monkeypatch):
+    monkeypatch.setattr(torch.nn.functional, "pad", lambda *args, **kwargs: pytest.fail("padded a copy"))
+    assert pool(layers.MaxPooling2D(3, strides=2, padding="same"), square(6)).shape == (1, 3, 3, 1)
 
 
 # -- shapes, defaults, errors -------------------------------------------------------------------

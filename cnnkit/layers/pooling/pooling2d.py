@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from cnnkit.layers._padding import output_length, same_padding
+from cnnkit.layers._padding import ceil_mode_padding, output_length, same_padding
 from cnnkit.layers.base import Layer
 from cnnkit.utils.argument_validation import check_data_format, normalize_padding, normalize_tuple
 
@@ -49,7 +49,8 @@ class _Pooling2D(Layer):
 
 
 class MaxPooling2D(_Pooling2D):
-    """Max pooling; with padding="same" the padded cells never win.
+    """Max pooling; with padding="same" the padded cells never win (torch's implicit padding in ceil
+    mode where it gives the same windows, so that nothing is copied into a padded tensor).
 
     Args:
         pool_size: int or tuple of 2 ints. Default (2, 2).
@@ -62,9 +63,12 @@ class MaxPooling2D(_Pooling2D):
     """
 
     def pool(self, x, padding):
-        if padding is not None:
-            x = F.pad(x, padding, value=float("-inf"))
-        return F.max_pool2d(x, self.pool_size, self.strides)
+        if padding is None:
+            return F.max_pool2d(x, self.pool_size, self.strides)
+        implicit = [ceil_mode_padding(n, k, s) for n, k, s in zip(x.shape[2:], self.pool_size, self.strides)]
+        if None not in implicit:
+            return F.max_pool2d(x, self.pool_size, self.strides, implicit, ceil_mode=True)
+        return F.max_pool2d(F.pad(x, padding, value=float("-inf")), self.pool_size, self.strides)
 
 
 class AveragePooling2D(_Pooling2D):
