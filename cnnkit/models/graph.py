@@ -108,7 +108,8 @@ class Graph:
 
     # -- running -----------------------------------------------------------------------
     def _schedule(self):
-        """One `_Step` per node (a ReLU + max-pool pair as one fused step), values in numbered slots."""
+        """One `_Step` per node (a ReLU + max-pool or BatchNormalization + ReLU pair as one fused
+        step), values in numbered slots."""
         slot = {}
         for tensor in self.inputs:
             slot.setdefault(id(tensor), len(slot))
@@ -138,14 +139,14 @@ class Graph:
 
     @staticmethod
     def _fusable_follower(node, consumers, outputs):
-        """The max-pool node that alone reads `node`'s output, where pooling first is exact."""
+        """The node that alone reads `node`'s output, where the two may run fused (`engine.fusion`)."""
         if len(node.output_tensors) != 1 or len(node.input_tensors) != 1 or node.kwargs:
             return None
         tensor = node.output_tensors[0]
         users = consumers.get(id(tensor), [])
         if id(tensor) in outputs or len(users) != 1 or users[0].kwargs:
             return None
-        return users[0] if fusion.relu_then_max_pool(node.layer, users[0].layer) else None
+        return users[0] if fusion.fusable(node.layer, users[0].layer) else None
 
     def run(self, inputs, training, final_logits=False):
         """The outputs (a list) for `inputs` (a list of tensors in input order). With
@@ -194,8 +195,8 @@ class _Step:
         if self.training is not None:
             training = self.training
         if self.follower is not None and fusion.hook_free(self.layer, self.follower.layer):
-            values[self.out_slots[0]] = fusion.relu_after_pool(self.layer, self.follower.layer,
-                                                               values[self.in_slots[0]])
+            values[self.out_slots[0]] = fusion.run_fused(self.layer, self.follower.layer,
+                                                         values[self.in_slots[0]], training)
             return
         if self.single:
             output = self.layer(values[self.in_slots[0]], training=training)

@@ -3,6 +3,7 @@
 import torch
 import torch.nn.functional as F
 
+from cnnkit.kernels import batch_norm_relu
 from cnnkit.layers.base import Layer
 
 
@@ -80,8 +81,18 @@ class BatchNormalization(Layer):
         mean, variance = torch.zeros_like(self.moving_mean), torch.zeros_like(self.moving_variance)
         # momentum=1 makes torch write the batch's mean and (unbiased) variance into the buffers
         outputs = F.batch_norm(x, mean, variance, self.gamma, self.beta, True, 1.0, self.epsilon)
-        self.update_moving_statistics(mean, variance, x.numel() // x.shape[1])
+        count = x.numel() // x.shape[1]
+        self.update_moving_statistics(mean, variance * ((count - 1) / count))
         return outputs.movedim(1, -1)
+
+    def call_then_relu(self, inputs, training=None):
+        """`relu(self.call(inputs, training))`: in training on float32 CPU images one native op
+        that reads and writes memory fewer times (`cnnkit.kernels.batch_norm_relu`)."""
+        if training and self.trainable and batch_norm_relu.fits(inputs, self.gamma, self.beta):
+            outputs, mean, variance = batch_norm_relu.apply(inputs, self.gamma, self.beta, self.epsilon)
+            self.update_moving_statistics(mean, variance)
+            return outputs
+        return torch.relu_(self.call(inputs, training=training))
 
     def normalize_single_values(self, inputs):
         """Training on one value per channel (a batch of one vector): torch's batch_norm refuses
@@ -90,15 +101,15 @@ class BatchNormalization(Layer):
         outputs = (inputs - mean) * torch.rsqrt(torch.tensor(self.epsilon, dtype=inputs.dtype))
         outputs = outputs * self.gamma if self.gamma is not None else outputs
         outputs = outputs + self.beta if self.beta is not None else outputs
-        self.update_moving_statistics(mean, torch.zeros_like(mean), 1)
+        self.update_moving_statistics(mean, torch.zeros_like(mean))
         return outputs
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     @torch.no_grad()
-    def update_moving_statistics(self, mean, unbiased_variance, count):
-        variance = unbiased_variance * ((count - 1) / count) if count > 1 else torch.zeros_like(mean)
+    def update_moving_statistics(self, mean, variance):
+        """Keras's moving averages, of the batch's mean and biased variance."""
         self.moving_mean.lerp_(mean, 1.0 - self.momentum)
         self.moving_variance.lerp_(variance, 1.0 - self.momentum)
 
