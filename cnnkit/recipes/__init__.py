@@ -7,9 +7,10 @@ Example:
     ['batch_size', 'epochs']
 """
 
+from cnnkit.recipes.image_convnets import mini_xception, small_convnet
 from cnnkit.recipes.mnist_fast import mnist_fast
 from cnnkit.recipes.seed_convnet import seed_convnet
 
 RECIPES = {"fast": mnist_fast}
 
-__all__ = ["RECIPES", "mnist_fast", "seed_convnet"]
+__all__ = ["RECIPES", "mini_xception", "mnist_fast", "seed_convnet", "small_convnet"]
