@@ -154,3 +154,36 @@ def test_a_built_kernel_is_cached_for_the_next_process(tmp_path):
     built_at = Path(first).stat().st_mtime_ns
     assert run_python(code, XDG_CACHE_HOME=str(tmp_path)).stdout.strip() == first
     assert Path(first).stat().st_mtime_ns == built_at
+
+
+class CopyCounter:
+    """Counts copies of tensors with more than `size` values while it is active (a dispatch mode)."""
+
+    def __init__(self, size):
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        counter = self
+
+        class Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                if func in (torch.ops.aten.copy_.default, torch.ops.aten.clone.default) and args[0].numel() > size:
+                    counter.copies += 1
+                return func(*args, **(kwargs or {}))
+
+        self.copies, self.mode = 0, Mode()
+
+
+def test_the_torch_path_copies_no_activation_in_training(monkeypatch):
+    """Where the kernel does not apply (a GPU, bf16, no compiler), BatchNormalization + ReLU is
+    torch's batch_norm then relu, with no copy of the activations forward or backward (an
+    in-place relu on the channels-last view made autograd copy it back: 3 copies a layer)."""
+    monkeypatch.setattr(batch_norm_relu, "fits", lambda *args: False)
+    bn = layers.BatchNormalization()
+    bn.build_for((None, 8, 8, 16))
+    x = torch.randn(4, 8, 8, 16, requires_grad=True)
+    counter = CopyCounter(size=1000)
+    with counter.mode:
+        y = bn.call_then_relu(x, training=True)
+        y.backward(torch.ones_like(y))
+    assert counter.copies == 0
+    torch.testing.assert_close(y, torch_reference(x, bn.gamma, bn.beta, 1e-3)[0])

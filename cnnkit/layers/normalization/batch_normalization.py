@@ -92,7 +92,7 @@ class BatchNormalization(Layer):
             outputs, mean, variance = batch_norm_relu.apply(inputs, self.gamma, self.beta, self.epsilon)
             self.update_moving_statistics(mean, variance)
             return outputs
-        return torch.relu_(self.call(inputs, training=training))
+        return torch.relu(self.call(inputs, training=training))  # not relu_: on a view, autograd copies back
 
     def normalize_single_values(self, inputs):
         """Training on one value per channel (a batch of one vector): torch's batch_norm refuses
