@@ -154,3 +154,111 @@ def test_main_runs_a_tiny_benchmark(bench, capsys, tmp_path, monkeypatch):
     flops, runs = result["arrays"]["small_convnet", "bfloat16"]
     assert set(runs) == {"cnnkit"} and len(runs["cnnkit"]["epoch_seconds"]) == 2 and flops > 2e9
     assert len(result["targets"]) == 1 and "first / steady" in result["targets"][0][0]  # no Keras: no ratio
+
+
+# --device cuda and the seed model: the GPU report's pieces, checked on the CPU.
+
+def test_torch_seed_twin_computes_what_the_cnnkit_seed_computes(bench, seeded):
+    model = recipes.seed_convnet()
+    net = bench.TWINS["seed_convnet"]().eval()
+    bench.load_keras_weights(net, model.get_weights())
+    x = torch.from_numpy(np.random.default_rng(1).uniform(0, 1, (2, 28, 28, 1)).astype("float32"))
+    with torch.no_grad():
+        torch.testing.assert_close(torch.softmax(net(x), -1), model(x), atol=1e-6, rtol=1e-4)
+    assert bench.keras_param_count(net) == model.count_params() == 93_322
+
+
+def test_seed_arrays_are_one_hot_and_scaled(bench, tmp_path):
+    paths = bench.write_arrays(tmp_path, 5, shape=(28, 28, 1), classes=10)
+    x, y = bench.load_arrays({"model": "seed_convnet", "scale": 1 / 255, **paths})
+    assert x.shape == (5, 28, 28, 1) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    assert y.shape == (5, 10) and y.dtype == np.float32 and (y.sum(1) == 1).all()
+    first = bench.load_arrays({"model": "seed_convnet", "scale": 1 / 255, **paths}, 2)
+    assert [array.shape for array in first] == [(2, 28, 28, 1), (2, 10)] and (first[0] == x[:2]).all()
+    assert bench.write_arrays(tmp_path, 5)["images"] != paths["images"]  # 180x180x3 next to it
+    answer = bench.torch_epochs({"model": "seed_convnet", "dtype": "bfloat16", "epochs": 1, "scale": 1 / 255, **paths})
+    assert answer["params"] == 93_322 and np.isfinite(answer["loss"])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="torch sees a CUDA GPU here")
+def test_cuda_is_refused_with_the_reason_without_a_gpu(bench, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.parse_args(["--device", "cuda"])
+    assert exit_info.value.code == 2
+    assert f"--device cuda: torch {torch.__version__} (" in capsys.readouterr().err
+
+
+def test_device_defaults(bench):
+    cpu = bench.parse_args([])
+    assert (cpu.device, cpu.models, cpu.sync_check) == ("cpu", ["small", "xception"], False)
+    assert bench.parse_args(["--models", "seed", "--sync-check"]).sync_check is True
+    args = bench.parse_args(["--sides", "cnnkit,torch,keras"])
+    bench.skip_on_cuda(args)
+    assert args.sides == ["cnnkit", "torch"] and args.folders is False
+
+
+def test_gpu_target_and_summary(bench, capsys):
+    runs = {"cnnkit": run([3.0, 1.0, 1.0]), "torch": run([2.0, 0.96, 0.96])}
+    rows, targets = bench.ratio_rows(runs, torch_target=0.97)
+    assert rows[0].split()[-4:] == [">=", "0.97:", "NOT", "MET)"] and targets == [("torch / cnnkit 0.960 (>= 0.97)",
+                                                                                  False)]
+    assert bench.side_rows(runs, images=100)[1].split()[:4] == ["cnnkit", "3.00", "1.00", "100"]
+    bench.report_gpu_summary({("seed_convnet", "float32"): (1.0, runs)}, 100)
+    assert capsys.readouterr().out.splitlines()[-1].split() == ["seed", "convnet", "float32", "100", "104",
+                                                                 "0.960", "NOT", "MET"]
+    targets = bench.report_arrays({("seed_convnet", "float32"): (1e7, runs)}, 100, None, "cuda")
+    out = capsys.readouterr().out
+    assert "FLOP limit: not computed on cuda" in out and "preloaded arrays on cuda: 100 images (28x28x1)" in out
+    assert targets == [("seed convnet float32: torch / cnnkit 0.960 (>= 0.97)", False)]  # no Keras target there
+
+
+def test_host_syncs_name_the_cnnkit_line_reading_a_value(bench):
+    from cnnkit import metrics
+    mean = metrics.Mean("loss")
+    mean.update_state(torch.ones(()))
+    with bench.HostSyncs("cpu", str(pathlib.Path(metrics.__file__).parent)) as events:
+        mean.result()
+        float(torch.ones(()))
+    assert [kind for kind, _ in events] == ["read", "read"]
+    assert events[0][1].startswith("cnnkit/metrics.py:") and events[0][1].endswith("(result)")
+    assert "test_benchmarks_convnet_speed_smoke.py" in events[1][1]
+
+
+def test_fit_reads_no_value_from_the_device_per_step(bench, tmp_path):
+    """The CPU half of the GPU check: fit(verbose=0) reads the loss once per epoch, never per step."""
+    paths = bench.write_arrays(tmp_path, 10, shape=(28, 28, 1), classes=10)
+    check = bench.host_syncs_per_step({"model": "seed_convnet", "dtype": "float32", "scale": 1 / 255,
+                                       "batch_size": 2, "steps": 4, **paths})
+    assert check["kind"] == "read" and check["probe"] == {"read": 1}
+    assert check["later_steps"] == [{"sync": 0, "read": 0}] * 3
+    assert check["epoch_end"] == {"sync": 0, "read": 1}
+    assert [site.split(":")[0] for site in check["sites"]["epoch_end"]] == ["read cnnkit/metrics.py"]
+    rows = bench.report_syncs([check])
+    assert rows == [("seed convnet float32: no host-device wait per step (reads after the first step: 0)", True)]
+
+
+def test_a_read_per_step_is_seen_where_it_is(bench, tmp_path):
+    import cnnkit
+    from cnnkit.callbacks import Callback
+
+    class ReadsTheLoss(Callback):  # what a progress bar does
+        def on_train_batch_end(self, batch, logs=None):
+            logs["loss"]
+
+    model = bench.compiled_recipe({"model": "seed_convnet", "dtype": "float32"})
+    x, y = bench.load_arrays({"model": "seed_convnet", **bench.write_arrays(tmp_path, 6, shape=(28, 28, 1),
+                                                                            classes=10)})
+    with bench.HostSyncs("cpu", str(pathlib.Path(cnnkit.__file__).parent)) as events:
+        model.fit(x, y, batch_size=2, verbose=0, callbacks=[ReadsTheLoss()])
+    assert len(events) == 3 + 1 and {where.split(":")[0] for _, where in events} == {"cnnkit/metrics.py"}
+
+
+def test_main_runs_the_seed_with_the_sync_check(bench, capsys, monkeypatch):
+    monkeypatch.setattr(bench, "matmul_peak_gflops", lambda: 100.0)
+    result = bench.main(["--images", "130", "--epochs", "1", "--models", "seed", "--dtypes", "float32",
+                         "--sides", "cnnkit,torch", "--no-folders", "--sync-check"])
+    out = capsys.readouterr().out
+    assert "seed convnet, float32" in out and "host waits in cnnkit training steps on cpu" in out
+    assert set(result["arrays"]["seed_convnet", "float32"][1]) == {"cnnkit", "torch"}
+    assert [check["later_steps"] for check in result["syncs"]] == [[{"sync": 0, "read": 0}] * 2]
+    assert [met for _, met in result["targets"]] == [True]
