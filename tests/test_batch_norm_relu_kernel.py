@@ -187,3 +187,12 @@ def test_the_torch_path_copies_no_activation_in_training(monkeypatch):
         y.backward(torch.ones_like(y))
     assert counter.copies == 0
     torch.testing.assert_close(y, torch_reference(x, bn.gamma, bn.beta, 1e-3)[0])
+
+
+def test_a_hooked_batch_normalization_runs_as_itself():
+    model = batch_norm_relu_model(layers.ReLU())
+    seen = []
+    model.layers[1].register_forward_hook(lambda module, args, output: seen.append(output.shape))
+    model.compile(optimizer="sgd", loss="mse")
+    model.train_on_batch(np.zeros((2, 6, 6, 4), "float32"), np.zeros((2, 1), "float32"))
+    assert seen == [(2, 4, 4, 5)]  # not fused away with its ReLU
