@@ -164,3 +164,20 @@ def test_bad_inputs_say_what_was_expected():
         net.fit(X, Y, steps_per_epoch=0, verbose=0)
     with pytest.raises(ValueError, match="A batch must be x, \\(x,\\), \\(x, y\\) or \\(x, y, sample_weight\\)"):
         net.fit(iter([(X, Y, SW, SW)]), verbose=0)
+
+
+def test_a_built_model_fed_a_stream_is_on_the_device_before_its_optimizer_builds(monkeypatch):
+    """On a GPU, fit on a dataset with an already built (Functional) model made the optimizer's
+    slots on the CPU, then moved the weights with the first batch: "cuda:0 and cpu" at the first
+    step. "meta" stands in for the GPU here."""
+    from cnnkit.data import Dataset
+    from cnnkit.engine import training
+    from cnnkit.engine.data_adapters import EpochIterator, get_data_adapter
+
+    monkeypatch.setattr(training, "get_device", lambda: torch.device("meta"))
+    model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
+    model.compile(optimizer="rmsprop", loss="mse")
+    batches = Dataset.from_tensor_slices((np.zeros((4, 3), "float32"), np.zeros((4, 2), "float32"))).batch(2)
+    EpochIterator(get_data_adapter(batches), training.BatchConverter(model), None, False).build_model()
+    model.build_optimizer()
+    assert {slot.device.type for slots in model.optimizer._slots.values() for slot in slots} == {"meta"}

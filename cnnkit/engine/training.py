@@ -57,6 +57,10 @@ class BatchConverter:
     def __init__(self, model, targets=True):
         self.model, self.targets, self.device = model, targets, get_device()
 
+    def place_model(self):
+        """Puts a built model on the device before any batch (its optimizer's slots are made there)."""
+        put_on_device(self.model, self.device)
+
     def __call__(self, x, y=None, sample_weight=None, class_weight=None):
         x = prepare_inputs(self.model, x, self.device)
         if not self.targets:
@@ -74,9 +78,14 @@ def prepare_inputs(model, x, device=None):
     if not model.built:
         model.build(shapes_of(x))
     check_model_inputs(model, x)
+    put_on_device(model, device)
+    return Columns.of(x)
+
+
+def put_on_device(model, device):
+    """Moves the model's weights to `device` where they are elsewhere."""
     if next(model.parameters(), torch.empty(0, device=device)).device != device:
         model.to(device)
-    return Columns.of(x)
 
 
 def _float_tensor(array, device):

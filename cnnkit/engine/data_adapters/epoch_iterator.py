@@ -26,10 +26,12 @@ class EpochIterator:
 
     def build_model(self):
         """Builds the model for this data (arrays: converted once, now; a stream: its first batch,
-        which a one-shot stream then gives again)."""
+        which a one-shot stream then gives again), and puts it on the device."""
         if self.adapter.is_arrays:
             self.adapter.prepare(self.convert)
-        elif not self.convert.model.built:
+        elif self.convert.model.built:
+            self.convert.place_model()
+        else:
             iterator = self.adapter.iterator()
             first = next(iterator, None)
             if first is None:
