@@ -7,13 +7,15 @@ Run from the project root (a few minutes; check `uptime` first, the numbers are 
 1. The pipeline alone: CIFAR-10 JPEG folders (extracted from ../shared/datasets/cifar10-jpg.zip to a temporary
    folder) -> shuffled 180x180 float32 batches of 64, images per second with 0, 1 and 2 decoding workers,
    against Keras 3's `image_dataset_from_directory` (tf.data, TensorFlow backend) in a subprocess
-   (`--keras-python`) on the same files. Each pipeline runs one epoch to warm up, then timed epochs.
+   (`--keras-python`, kept alive, one epoch per request) on the same files. Each pipeline runs one epoch to
+   warm up, then the timed epochs alternate (Keras, cnnkit with 0, 1, 2 workers, and again), so that a change
+   in the machine's load hits all of them; the best epoch of each is reported.
 2. One training epoch of a small convnet on those batches fed from the folders (2 workers), against the
    same images preloaded as an array (`fit(x, y, batch_size=64)`): the pipeline's overhead in %.
 """
 
 import argparse
-import json
+import functools
 import os
 import subprocess
 import tempfile
@@ -32,17 +34,15 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 IMAGE_SIZE, BATCH_SIZE = (180, 180), 64
 
 _KERAS_SCRIPT = """
-import json, sys, time
+import sys, time
 import keras
 ds = keras.utils.image_dataset_from_directory(sys.argv[1], image_size=(180, 180), batch_size=64, seed=0,
                                               verbose=False)
-rates = []
-for epoch in range(1 + int(sys.argv[2])):
+while sys.stdin.readline() == "epoch\\n":  # until "stop" (EOF never comes: the DataLoader workers hold the pipe)
     start, count = time.perf_counter(), 0
     for x, y in ds:
         count += int(x.shape[0])
-    rates.append(count / (time.perf_counter() - start))
-print(json.dumps(rates[1:]))
+    print(count / (time.perf_counter() - start), flush=True)
 """
 
 
@@ -55,28 +55,66 @@ def extract(target, images):
     return os.path.join(target, "cifar10-jpg", "train")
 
 
-def pipeline_rate(folder, workers, repeats):
-    """Best images/s of cnnkit's pipeline over `repeats` timed epochs (after one warm-up epoch)."""
-    ds = image_dataset_from_directory(folder, image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, seed=0, verbose=False)
-    ds.num_workers = workers
-    rates = []
-    for _ in range(1 + repeats):
-        start, count = time.perf_counter(), 0
-        for x, _ in ds:
-            count += len(x)
-        rates.append(count / (time.perf_counter() - start))
-    return max(rates[1:])
+def epoch_rate(ds):
+    """Images per second of one epoch of the cnnkit dataset `ds`."""
+    start, count = time.perf_counter(), 0
+    for x, _ in ds:
+        count += len(x)
+    return count / (time.perf_counter() - start)
 
 
-def keras_rate(python, folder, repeats):
-    """Best images/s of Keras's tf.data pipeline, or None with the reason."""
-    if not python or not os.path.exists(python):
-        return None, f"no Keras venv at {python!r}"
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    done = subprocess.run([python, "-c", _KERAS_SCRIPT, folder, str(repeats)], env=env, capture_output=True, text=True)
-    if done.returncode:
-        return None, done.stderr.strip().splitlines()[-1]
-    return max(json.loads(done.stdout.strip().splitlines()[-1])), None
+class KerasPipeline:
+    """Keras's tf.data pipeline over `folder` in a subprocess of `python`, one epoch per `epoch_rate()` call."""
+
+    def __init__(self, python, folder):
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+        self.errors = tempfile.TemporaryFile("w+")  # not a pipe: TensorFlow's warnings could fill it and block
+        self.process = subprocess.Popen([python, "-c", _KERAS_SCRIPT, folder], env=env, text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors)
+
+    def epoch_rate(self):
+        try:
+            self.process.stdin.write("epoch\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if not line:
+            self.process.wait()
+            self.errors.seek(0)
+            raise RuntimeError((self.errors.read().strip().splitlines() or ["no output"])[-1])
+        return float(line)
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.stdin.write("stop\n")
+            self.process.stdin.close()
+        self.process.wait()
+        self.errors.close()
+
+
+def pipeline_rates(folder, python, repeats):
+    """({name: best images/s}, why Keras was skipped or None): Keras (when `python` has it) and cnnkit with 0, 1
+    and 2 workers, over `repeats` alternating timed epochs after one warm-up epoch each."""
+    pipelines, keras, reason = {}, None, f"no Keras venv at {python!r}"
+    if python and os.path.exists(python):
+        keras = KerasPipeline(python, folder)
+        pipelines["Keras 3 tf.data"] = keras.epoch_rate
+    for workers in (0, 1, 2):
+        ds = image_dataset_from_directory(folder, image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, seed=0, verbose=False)
+        ds.num_workers = workers
+        pipelines[f"cnnkit, {workers} workers"] = functools.partial(epoch_rate, ds)
+    rates = {name: [] for name in pipelines}
+    try:
+        for _ in range(1 + repeats):  # the first round warms up: workers started, files cached, TF's graph traced
+            for name, run in pipelines.items():
+                rates[name].append(run())
+    except RuntimeError as error:  # Keras failed: measure cnnkit alone
+        return pipeline_rates(folder, "", repeats)[0], f"Keras failed: {error}"
+    finally:
+        if keras:
+            keras.close()
+    return {name: max(values[1:]) for name, values in rates.items()}, reason
 
 
 def small_convnet():
@@ -125,13 +163,13 @@ def main():
         folder = extract(workdir, args.images)
         print(f"{args.images} CIFAR-10 JPEG files -> {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} float32 batches of {BATCH_SIZE}, "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-        tf_rate, reason = keras_rate(args.keras_python, folder, args.repeats)
+        rates, reason = pipeline_rates(folder, args.keras_python, args.repeats)
+        tf_rate = rates.pop("Keras 3 tf.data", None)
         print(f"  Keras 3 tf.data:      {tf_rate:8.0f} images/s" if tf_rate else
               f"  Keras 3 tf.data: skipped ({reason})")
-        for workers in (0, 1, 2):
-            rate = pipeline_rate(folder, workers, args.repeats)
+        for name, rate in rates.items():
             ratio = f"  ({rate / tf_rate:.2f}x tf.data)" if tf_rate else ""
-            print(f"  cnnkit, {workers} workers:   {rate:8.0f} images/s{ratio}")
+            print(f"  {name + ':':21s}{rate:8.0f} images/s{ratio}")
         if not args.skip_training:
             folders, arrays = epoch_seconds(folder, args.repeats)
             print(f"One epoch of a small convnet: from folders {folders:.2f} s, preloaded arrays {arrays:.2f} s, "

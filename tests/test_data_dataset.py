@@ -80,3 +80,24 @@ def test_fit_evaluate_predict_on_a_dataset():
     assert len(history.history["loss"]) == 2 and "val_accuracy" in history.history
     assert len(model.evaluate(Dataset.from_tensor_slices((x, y)).batch(32), verbose=0)) == 2
     assert model.predict(Dataset.from_tensor_slices(x).batch(10), verbose=0).shape == (64, 2)
+
+
+def test_fit_gives_each_map_its_input_on_the_training_device(monkeypatch):
+    """fit, evaluate and predict iterate a dataset with each `map` given its input on the model's device, so
+    augmentation layers run there, batched ("meta" stands in for a GPU here); the user's dataset is unchanged
+    (iterated directly it stays on the CPU) and a cache below the maps is still the user's."""
+    from cnnkit.engine.data_adapters import get_data_adapter, iterable_adapter
+
+    monkeypatch.setattr(iterable_adapter, "get_device", lambda: torch.device("meta"))
+    seen = []
+
+    def record(x, y):
+        seen.append((x.device.type, y.device.type))
+        return x * 2, y
+
+    cached = Dataset.from_tensor_slices((np.arange(4.0), np.arange(4))).batch(2).cache()
+    ds = cached.map(record).prefetch(AUTOTUNE)
+    adapter = get_data_adapter(ds)
+    assert [x.device.type for x, _ in adapter.iterator()] == ["meta", "meta"] and seen == [("meta", "meta")] * 2
+    assert adapter.stream.source is cached
+    assert [x.tolist() for x, _ in ds] == [[0, 2], [4, 6]] and seen[2:] == [("cpu", "cpu")] * 2

@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from cnnkit.data.image_folder import load_images
 from cnnkit.utils import image_dataset_from_directory
 
 CIFAR_ZIP = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "cifar10-jpg.zip")
@@ -253,3 +254,22 @@ def test_peak_memory_does_not_grow_with_the_number_of_files(tmp_path):
         peaks[count] = peak_kb / 1024
     print(f"peak RSS MB by number of files: {peaks}")
     assert abs(peaks[10000] - peaks[1000]) < 40, f"peak RSS MB by number of files: {peaks}"
+
+
+def test_batches_are_the_same_with_and_without_workers(tmp_path):
+    """Workers send images that grow along the height resized along the width only (for CIFAR's 32x32 to 180x180,
+    1/5.6 of the bytes) and the main process resizes them along the height: the same pixels as without workers
+    and as `load_images`, and as torch's bilinear resize (TF's arithmetic) within float rounding."""
+    pixels = np.random.default_rng(0).integers(0, 256, (6, 9, 8, 3), dtype=np.uint8)
+    os.makedirs(tmp_path / "c")
+    for index, image in enumerate(pixels):
+        Image.fromarray(image).save(tmp_path / "c" / f"{index}.png")
+    ds = image_dataset_from_directory(str(tmp_path), image_size=(20, 11), batch_size=4, shuffle=False, verbose=False)
+    batches = {}
+    for workers in (0, 2):
+        ds.num_workers = workers
+        batches[workers] = torch.cat([x for x, _ in ds])
+    expected = torch.nn.functional.interpolate(torch.from_numpy(pixels).permute(0, 3, 1, 2).float(), (20, 11),
+                                               mode="bilinear", align_corners=False).permute(0, 2, 3, 1)
+    assert torch.equal(batches[0], batches[2]) and torch.equal(batches[0], load_images(ds.file_paths, (20, 11), 3))
+    assert (batches[0] - expected).abs().max() < 1e-3

@@ -5,11 +5,16 @@ Each method returns a new dataset wrapping the last one; nothing runs until it i
 each, or one batch each after `batch` (image folders give batches already).
 
 Where the work runs: image files are decoded and resized in the worker processes of a torch
-DataLoader; `map` functions run in the main process, batched when the dataset is batched, on the
-device the tensors are on (the training loop moves each batch to the model's device after `map`);
-`prefetch` adds nothing to the workers' own prefetching (two batches ahead per worker).
+DataLoader (images that grow along the height are resized along the width there and along the height
+in the main process, which moves fewer bytes between them); `map` functions run in the main process,
+batched when the dataset is batched. In `fit`, `evaluate` and
+`predict` each `map` is given its input on the model's device, so cnnkit layers (augmentation) run
+batched on the training device (the copy to a GPU is asynchronous from pinned memory, as image
+folders give it); iterated directly, a dataset stays on the CPU. `prefetch` adds nothing to the
+workers' own prefetching (two batches ahead per worker).
 """
 
+import copy
 import itertools
 import math
 
@@ -126,6 +131,18 @@ class Dataset:
         """Splits each batch back into its elements."""
         return _Unbatch(self)
 
+    def _on_device(self, device):
+        """This pipeline as `fit` iterates it on `device`: the same elements, each `map` given its input on
+        `device` (cnnkit layers then run there, batched). The maps and the datasets that wrap them are copied,
+        the rest shared (a `cache()` below the maps keeps filling the user's cache); `self` is unchanged."""
+        source = getattr(self, "source", None)
+        placed_source = None if source is None else source._on_device(device)
+        if placed_source is source:
+            return self
+        placed = copy.copy(self)
+        placed.source = placed_source
+        return placed
+
     def as_numpy_iterator(self):
         """The elements as NumPy arrays."""
         for element in self:
@@ -180,14 +197,26 @@ class _TensorSlices(Dataset):
 
 class _Map(Dataset):
     def __init__(self, source, function):
-        self.source, self.function = source, function
+        self.source, self.function, self.device = source, function, None
 
     def cardinality(self):
         return self.source.cardinality()
 
+    def _on_device(self, device):
+        placed = copy.copy(self)
+        placed.source, placed.device = self.source._on_device(device), torch.device(device)
+        return placed
+
     def _elements(self):
         for element in self.source:
+            if self.device is not None:
+                element = _to_device(element, self.device)
             yield self.function(*element) if isinstance(element, tuple) else self.function(element)
+
+
+def _to_device(element, device):
+    """The tensors of `element` on `device`, copied without waiting (asynchronous from pinned memory)."""
+    return pytree.tree_map(lambda t: t.to(device, non_blocking=True) if isinstance(t, torch.Tensor) else t, element)
 
 
 class _Take(Dataset):

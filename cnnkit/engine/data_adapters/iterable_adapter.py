@@ -1,14 +1,17 @@
 """Streams of batches: cnnkit.data datasets, torch DataLoaders, PyDatasets, generators.
 
 Each batch is converted to device tensors as it arrives (the conversion the loops pass in);
-decoding and augmentation on the host run in the stream's own workers (a DataLoader's).
+decoding on the host runs in the stream's own workers (a DataLoader's); a `cnnkit.data` dataset's
+`map` functions (augmentation layers) get their input on the training device.
 """
 
 import collections.abc
 
 import torch
 
+from cnnkit.data.dataset import Dataset
 from cnnkit.engine.data_adapters.adapter import unpack_batch
+from cnnkit.engine.device import get_device
 
 
 class IterableAdapter:
@@ -22,6 +25,8 @@ class IterableAdapter:
     is_arrays = False
 
     def __init__(self, stream, class_weight=None):
+        if isinstance(stream, Dataset):
+            stream = stream._on_device(get_device())  # its maps run on the training device
         self.stream, self.class_weight = stream, class_weight
         self.one_shot = isinstance(stream, collections.abc.Iterator)
 
