@@ -15,7 +15,7 @@ import os
 import sys
 
 from cnnkit.cli import evaluate, explain, export, predict, serve, summary, train
-from cnnkit.cli._parser import CliError, Parser
+from cnnkit.cli._parser import CliError, Parser, printable
 
 COMMANDS = (train, evaluate, summary, predict, explain, export, serve)
 # Errors whose message says it all (and cnnkit's own, DatasetError...); any other is shown with its type's name.
@@ -67,7 +67,7 @@ def describe(error):
         >>> describe(RuntimeError("out of memory\\nmore details"))
         'RuntimeError: out of memory more details (CNNKIT_DEBUG=1 shows the traceback)'
     """
-    message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    message = printable(" ".join(line.strip() for line in str(error).splitlines() if line.strip()))
     if isinstance(error, ModuleNotFoundError) and error.name:
         package = PIP_NAMES.get(error.name.partition(".")[0], error.name.partition(".")[0])
         return f"the package '{package}' is not installed ({message}): pip install {package}"

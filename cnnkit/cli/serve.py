@@ -1,7 +1,7 @@
 """`cnnkit serve MODEL`: a web page to draw or drop digits and watch the model classify them, with a JSON API."""
 
 from cnnkit.cli._model_file import open_model
-from cnnkit.cli._parser import add_device_option, positive_float, positive_int
+from cnnkit.cli._parser import add_device_option, int_between, positive_float
 
 
 def add_parser(subparsers):
@@ -14,7 +14,7 @@ def add_parser(subparsers):
     parser.add_argument("model", metavar="MODEL", help="a .cnnkit file (or a run folder holding model.cnnkit)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="the address to bind (default 127.0.0.1: this machine only; 0.0.0.0 for all)")
-    parser.add_argument("--port", type=positive_int, default=8000, help="the TCP port (default 8000)")
+    parser.add_argument("--port", type=int_between(1, 65535), default=8000, help="the TCP port (default 8000)")
     parser.add_argument("--max-upload-mb", type=positive_float, default=10.0,
                         help="the largest upload, in MB; larger ones are answered 413 (default 10)")
     add_device_option(parser)

@@ -13,7 +13,7 @@ from pathlib import Path
 import cnnkit
 from cnnkit.cli import runs
 from cnnkit.cli._parser import (
-    CliError, add_device_option, add_limit_option, fraction, positive_float, positive_int,
+    CliError, add_device_option, add_limit_option, fraction, int_between, positive_float, positive_int,
 )
 from cnnkit.cli.data import CLASS_NAMES, DATASETS, load_dataset, targets_for
 from cnnkit.cli.models import MODELS
@@ -57,7 +57,7 @@ def add_parser(subparsers):
     parser.add_argument("--learning-rate", type=positive_float, metavar="LR", help=LEARNING_RATE_HELP)
     parser.add_argument("--validation-split", type=fraction, metavar="F",
                         help="fraction of the training data held out, in [0, 1); default: 0.1")
-    parser.add_argument("--seed", type=int, metavar="N",
+    parser.add_argument("--seed", type=int_between(-2**63, 2**64 - 1), metavar="N",
                         help="random seed; same seed and device, same result (default: a random one, saved in run.json)")
     parser.add_argument("--out", default="runs", metavar="DIR", help="where run folders are created (default: runs)")
     parser.add_argument("--resume", nargs="?", const=LATEST, metavar="RUN_DIR",

@@ -11,6 +11,9 @@ from cnnkit.saving.atomic import atomic_write
 from cnnkit.utils.file_utils import CACHE_ENV, URL_ENV, DownloadError, cache_root, stream_url
 
 DATA_ENV = "CNNKIT_DATA"
+MAX_BYTES_ENV = "CNNKIT_DATASET_MAX_BYTES"
+MAX_FILE_BYTES = 256 * 2**20  # per file, compressed and decompressed: MNIST's largest is 47 MB
+_CHUNK = 1 << 20
 
 
 class DatasetError(Exception):
@@ -81,25 +84,54 @@ def fetch(folder: str, name: str, sha256: str, urls, timeout: float = 30.0) -> b
     return _download_any(folder, name, sha256, urls, timeout, cached, local)
 
 
+def max_file_bytes() -> int:
+    """The largest dataset file read, in bytes, compressed or decompressed: `$CNNKIT_DATASET_MAX_BYTES`,
+    else `MAX_FILE_BYTES` (256 MiB). A gzip bomb or a runaway download stops at this limit.
+
+    Example:
+    >>> max_file_bytes() >= 47_040_016  # MNIST's training images
+    True
+    """
+    text = os.environ.get(MAX_BYTES_ENV)
+    if text is None:
+        return MAX_FILE_BYTES
+    if not text.isdigit():
+        raise DatasetError(f"{MAX_BYTES_ENV} must be a number of bytes. Received: {text!r}")
+    return int(text)
+
+
 def verify(raw: bytes, sha256: str, source: str, fix: str) -> bytes:
-    """Decompress gzip bytes and check the SHA-256 of the result; return it.
+    """Decompress gzip bytes (at most `max_file_bytes()`) and check the SHA-256 of the result; return it.
 
     Example:
     >>> verify(gzip.compress(b""), hashlib.sha256(b"").hexdigest(), "x", "")
     b''
     """
-    try:
-        data = gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as error:
-        raise DatasetError(
-            f"{source} is not a valid gzip file, it is truncated or corrupt "
-            f"({type(error).__name__}: {error}). Fix: {fix}.") from error
+    data = _gunzip(raw, source, fix)
     found = hashlib.sha256(data).hexdigest()
     if found != sha256:
         raise DatasetError(
             f"{source} has the wrong content: the SHA-256 of its decompressed bytes "
             f"is {found}, expected {sha256}. Fix: {fix}.")
     return data
+
+
+def _gunzip(raw: bytes, source: str, fix: str) -> bytes:
+    """The decompressed bytes, read in bounded chunks: a gzip bomb stops at the limit, unexpanded."""
+    limit, chunks, size = max_file_bytes(), [], 0
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as file:
+            while size <= limit and (chunk := file.read(_CHUNK)):
+                chunks.append(chunk)
+                size += len(chunk)
+    except (OSError, EOFError, zlib.error) as error:
+        raise DatasetError(
+            f"{source} is not a valid gzip file, it is truncated or corrupt "
+            f"({type(error).__name__}: {error}). Fix: {fix}.") from error
+    if size > limit:
+        raise DatasetError(f"{source} decompresses to more than {limit:,} bytes, the limit for a dataset "
+                           f"file (set {MAX_BYTES_ENV} to raise it). Fix: {fix}.")
+    return b"".join(chunks)
 
 
 def _with_slash(url: str) -> str:
@@ -113,6 +145,10 @@ def _data_path(folder: str, name: str) -> Path | None:
 
 def _read_verified(path: Path, sha256: str, fix: str) -> bytes:
     try:
+        size, limit = path.stat().st_size, max_file_bytes()
+        if size > limit:
+            raise DatasetError(f"{path} is {size:,} bytes, over the limit of {limit:,} bytes for a dataset "
+                               f"file (set {MAX_BYTES_ENV} to raise it). Fix: {fix}.")
         raw = path.read_bytes()
     except OSError as error:
         raise DatasetError(f"Cannot read {path}: {error}. Fix: {fix}.") from error
@@ -140,7 +176,7 @@ def _download(url: str, dest: Path, sha256: str, timeout: float) -> bytes:
     """Download `url`, verify it, then write it to `dest` atomically; no partial file survives."""
     buffer = io.BytesIO()
     try:
-        stream_url(url, buffer, timeout)
+        stream_url(url, buffer, timeout, max_file_bytes())
     except DownloadError as error:
         raise DatasetError(str(error)) from error
     fix = f"the mirror serves a different file; use another mirror via {URL_ENV} or base_url="

@@ -1,5 +1,7 @@
 """Parse IDX files (the MNIST format) into NumPy arrays and load a four-file IDX dataset."""
 
+import math
+
 import numpy as np
 
 from ._download import DatasetError, fetch
@@ -21,7 +23,8 @@ def parse_idx(data: bytes, magic: int, source: str) -> np.ndarray:
         A writable uint8 array shaped as the dims in the header.
 
     Raises:
-        DatasetError: wrong magic number, or the length does not match the dims.
+        DatasetError: wrong magic number, or the length does not match the dims (checked before
+            any array is made, so a header declaring huge dims allocates nothing).
 
     Example:
     >>> parse_idx(bytes([0, 0, 8, 1, 0, 0, 0, 2, 7, 3]), LABELS_MAGIC, "x")
@@ -37,7 +40,7 @@ def parse_idx(data: bytes, magic: int, source: str) -> np.ndarray:
         raise DatasetError(f"{source}: {len(data)} bytes, too short for an IDX header "
                            f"of {header} bytes.")
     dims = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
-    expected = header + int(np.prod(dims))
+    expected = header + math.prod(dims)  # exact: numpy's product of huge dims wraps around
     if len(data) != expected:
         raise DatasetError(f"{source}: dims {dims} need {expected} bytes, found {len(data)}.")
     return np.frombuffer(data, np.uint8, offset=header).reshape(dims).copy()

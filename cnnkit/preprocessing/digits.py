@@ -43,17 +43,21 @@ def load_digit(path, invert=None, size=(FRAME, FRAME)):
 
 
 def read_image(path):
-    """The image at `path` as a Pillow image, rotated by its EXIF orientation."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """The image at `path` as a Pillow image, rotated by its EXIF orientation.
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        ImageFileError: not an image, truncated or corrupt, or over `image_utils.MAX_IMAGE_PIXELS`.
+    """
+    from PIL import ImageOps
+
+    from cnnkit.utils.image_utils import open_image
 
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Image file not found: '{path}'")
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return ImageOps.exif_transpose(image)
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(f"Image '{path}' cannot be decoded (expected PNG, JPEG, BMP, GIF...): {error}") from None
+    with open_image(path) as image:
+        image.load()
+        return ImageOps.exif_transpose(image)
 
 
 def prepare_digit(image, invert=None, size=(FRAME, FRAME)):

@@ -2,7 +2,9 @@
 
 import io
 
-FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
+from cnnkit.utils.image_utils import COMMON_FORMATS as FORMATS
+from cnnkit.utils.image_utils import ImageFileError, open_image
+
 MAX_PIXELS = 25_000_000  # 5000 x 5000: a decompression bomb is refused before its pixels are decoded
 
 
@@ -17,24 +19,13 @@ def decode_image(data, max_pixels=MAX_PIXELS):
         BadImage: not one of FORMATS, truncated or corrupt, or more than `max_pixels` pixels
             (checked from the header, before decoding).
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import ImageOps
 
     if not data:
         raise BadImage("the upload is empty")
     try:
-        image = Image.open(io.BytesIO(data), formats=FORMATS)
-    except Image.DecompressionBombError:
-        raise BadImage(f"the image has too many pixels (limit {max_pixels:,})") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise BadImage(f"not an image, or not one of {', '.join(FORMATS)}") from None
-    with image:
-        width, height = image.size
-        if width * height > max_pixels:
-            raise BadImage(f"the image is {width}x{height}: too many pixels (limit {max_pixels:,})")
-        try:
+        with open_image(io.BytesIO(data), "upload", max_pixels, FORMATS) as image:
             image.load()
-        except Image.DecompressionBombError:
-            raise BadImage(f"the image has too many pixels (limit {max_pixels:,})") from None
-        except (OSError, SyntaxError, ValueError, EOFError):
-            raise BadImage(f"the {image.format} image is truncated or corrupt") from None
-        return ImageOps.exif_transpose(image)
+            return ImageOps.exif_transpose(image)
+    except ImageFileError as error:
+        raise BadImage(str(error)) from None

@@ -4,6 +4,7 @@ import hashlib
 import http.client
 import os
 import shutil
+import stat
 import sys
 import tarfile
 import tempfile
@@ -34,23 +35,30 @@ def cache_root() -> Path:
     return Path(root).expanduser() if root else Path.home() / ".cache" / "cnnkit"
 
 
-def stream_url(url: str, out, timeout: float = 30.0) -> int:
+def stream_url(url: str, out, timeout: float = 30.0, max_bytes: int | None = None) -> int:
     """Copy `url` into the writable binary file `out`, with progress on stderr; return the size.
 
+    `max_bytes`, when given, bounds the body: a larger `Content-Length` is refused before
+    reading, and a body without one stops at the first chunk past the limit.
+
     Raises:
-        DownloadError: the connection fails, the server answers an error, or the body is
-            shorter than its `Content-Length`.
+        DownloadError: the connection fails, the server answers an error, the body is
+            shorter than its `Content-Length`, or longer than `max_bytes`.
     """
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
+            _check_size(url, total or 0, max_bytes)
             progress = DownloadProgress(url, total)
             done = 0
             while chunk := response.read(_CHUNK):
-                out.write(chunk)
                 done += len(chunk)
+                _check_size(url, done, max_bytes)
+                out.write(chunk)
                 progress.update(done)
             progress.finish(done)
+    except DownloadError:
+        raise
     except (OSError, ValueError, http.client.HTTPException) as error:
         if isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError):
             error_text = f"URLError: {error.reason}"
@@ -60,6 +68,11 @@ def stream_url(url: str, out, timeout: float = 30.0) -> int:
     if total is not None and done != total:
         raise DownloadError(f"download truncated: received {done} of {total} bytes")
     return done
+
+
+def _check_size(url: str, size: int, max_bytes: int | None) -> None:
+    if max_bytes is not None and size > max_bytes:
+        raise DownloadError(f"download refused: {url} is over the limit of {max_bytes:,} bytes")
 
 
 class DownloadProgress:
@@ -239,7 +252,8 @@ def extract_archive(file_path, path=".", archive_format="auto"):
     """Extract a tar (plain, gz, bz2, xz) or zip archive into the folder `path`.
 
     Every member is checked before anything is written: a member whose path leaves `path`
-    (`../x`, `/etc/x`) or a link pointing outside it refuses the whole archive. Extraction
+    (`../x`, `/etc/x`), a link pointing outside it, a zip member that is a symbolic link or
+    encrypted, or a tar device or FIFO refuses the whole archive. Extraction
     happens in a temporary folder next to `path`, moved into place at the end, so an error
     leaves no half-extracted folder.
 
@@ -247,7 +261,7 @@ def extract_archive(file_path, path=".", archive_format="auto"):
         `True` if the file was an archive of one of the formats and was extracted, else `False`.
 
     Raises:
-        ValueError: a member escapes `path`.
+        ValueError: a member escapes `path` or is of a refused kind.
     """
     if archive_format is None:
         return False
@@ -291,11 +305,38 @@ def _check_members(file_path, base, members):
         if not _inside(base, base / name):
             raise ValueError(f"Refusing to extract {file_path}: its member {name!r} would be "
                              f"written outside the target folder (path traversal).")
+        problem = zip_member_problem(member) if isinstance(member, zipfile.ZipInfo) else _tar_member_problem(member)
+        if problem:
+            raise ValueError(f"Refusing to extract {file_path}: its member {name!r} {problem}.")
         if isinstance(member, tarfile.TarInfo) and (member.issym() or member.islnk()):
             start = base if member.islnk() else (base / name).parent
             if not _inside(base, start / member.linkname):
                 raise ValueError(f"Refusing to extract {file_path}: its link {name!r} points "
                                  f"outside the target folder ({member.linkname!r}).")
+
+
+def zip_member_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why a zip member must not be used (an absolute or `..` path, a symbolic link, encrypted), or None.
+
+    Example:
+    >>> zip_member_problem(zipfile.ZipInfo("../evil.txt"))
+    "has an absolute or '..' path"
+    """
+    name = info.filename.replace("\\", "/")
+    if name.startswith("/") or name[1:2] == ":" or ".." in name.split("/"):
+        return "has an absolute or '..' path"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "is a symbolic link"
+    if info.flag_bits & 0x1:
+        return "is encrypted"
+    return None
+
+
+def _tar_member_problem(member: tarfile.TarInfo) -> str | None:
+    """Devices and FIFOs are refused (Python's "data" filter does too, where it exists)."""
+    if member.isfile() or member.isdir() or member.issym() or member.islnk():
+        return None
+    return "is a device or FIFO, not a file, folder or link"
 
 
 def _inside(base: Path, candidate: Path) -> bool:

@@ -1,11 +1,29 @@
-"""Images as PIL images and NumPy arrays: `load_img`, `img_to_array`, `array_to_img`, `save_img`."""
+"""Images as PIL images and NumPy arrays: `load_img`, `img_to_array`, `array_to_img`, `save_img`;
+`open_image`, the checked opening every cnnkit reader of image files goes through."""
 
+import contextlib
 import io
 import os
+import struct
 import warnings
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
+
+MAX_IMAGE_PIXELS = 80_000_000
+"""The largest image cnnkit decodes, in pixels (width x height), read from the file's header before any
+pixel is decoded, so a decompression bomb (a small file declaring a huge image) costs nothing. 80 M (a
+10000x8000 photo, 240 MB as RGB), below Pillow's own warning threshold. Set it here, read at each call,
+or pass `max_pixels=` to `load_img`; `None` leaves only Pillow's own guard (`PIL.Image.MAX_IMAGE_PIXELS`)."""
+
+MAX_IMAGE_SIDE = 65_535
+"""The longest side accepted, in pixels: JPEG's own maximum. It keeps a 1-pixel-high strip of 80 M pixels out,
+whose resizing would cost memory in proportion to its length. Set it here, read at each call."""
+
+COMMON_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # what TF's decode_image reads; Pillow reads many more
+# What Pillow raises on hostile bytes: its own errors, and its parsers' on fields they did not expect.
+_DECODING_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError, KeyError, TypeError,
+                    ZeroDivisionError, Image.DecompressionBombError)
 
 _RESAMPLING = {
     "nearest": Image.Resampling.NEAREST,
@@ -18,8 +36,73 @@ _RESAMPLING = {
 _MODES = {"grayscale": ("L", "I;16", "I"), "rgb": ("RGB",), "rgba": ("RGBA",)}
 
 
+class ImageFileError(OSError, ValueError):
+    """An image file cnnkit cannot use: not an image, truncated or corrupt, or over a size limit.
+
+    The message names the file. It is an `OSError`, as Pillow's errors are (`load_img` raised those), and a
+    `ValueError`, as cnnkit's image-folder reader raised before.
+    """
+
+
+@contextlib.contextmanager
+def open_image(file, name=None, max_pixels=None, formats=None):
+    """Open an image file with Pillow, refusing it when its header declares more than `max_pixels` pixels
+    or a side longer than `MAX_IMAGE_SIDE`.
+
+    Decode the pixels inside the `with` block: any error Pillow raises there, on bytes it cannot parse,
+    becomes an `ImageFileError` naming the file. A missing or unreadable file stays an `OSError`.
+
+    Args:
+        file: str, path-like or binary file object.
+        name: how messages name the file. Defaults to the path, or "<file object>".
+        max_pixels: the largest width x height accepted, or `None` for `MAX_IMAGE_PIXELS` (read at the call).
+        formats: Pillow format names accepted (e.g. `COMMON_FORMATS`), or `None` for all Pillow reads.
+
+    Yields:
+        The `PIL.Image.Image`, its pixels not decoded yet (`draft` still works).
+
+    Raises:
+        ImageFileError: not an image (of `formats`), truncated or corrupt, or too many pixels.
+
+    Example:
+    >>> with open_image(io.BytesIO(b"not an image"), "notes.png") as img:  # doctest: +ELLIPSIS
+    ...     img.load()
+    Traceback (most recent call last):
+    cnnkit.utils.image_utils.ImageFileError: Image 'notes.png' cannot be decoded: not an image...
+    """
+    if name is None:
+        name = os.fsdecode(file) if isinstance(file, (str, bytes, os.PathLike)) else "<file object>"
+    try:
+        with Image.open(file, formats=formats) as image:
+            _check_pixels(image.size, MAX_IMAGE_PIXELS if max_pixels is None else max_pixels, name)
+            yield image
+    except (ImageFileError, FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except _DECODING_ERRORS as error:
+        raise ImageFileError(_decoding_message(name, error, formats)) from error
+
+
+def _check_pixels(size, limit, name):
+    width, height = size
+    if limit is not None and width * height > limit:
+        raise ImageFileError(f"Image {name!r} is {width}x{height}: too many pixels "
+                             f"({width * height:,}, limit {limit:,})")
+    if max(width, height) > MAX_IMAGE_SIDE:
+        raise ImageFileError(f"Image {name!r} is {width}x{height}: a side is too long "
+                             f"(limit {MAX_IMAGE_SIDE:,} pixels)")
+
+
+def _decoding_message(name, error, formats):
+    if isinstance(error, Image.DecompressionBombError):
+        return f"Image {name!r} has too many pixels for Pillow's own limit ({error})"
+    if isinstance(error, UnidentifiedImageError):
+        kinds = f"one of {', '.join(formats)}" if formats else "a format Pillow reads"
+        return f"Image {name!r} cannot be decoded: not an image, or not {kinds}"
+    return f"Image {name!r} cannot be decoded: truncated or corrupt ({type(error).__name__}: {error})"
+
+
 def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
-             keep_aspect_ratio=False):
+             keep_aspect_ratio=False, max_pixels=None):
     """Load an image file into a PIL image, converted to a colour mode and optionally resized.
 
     Args:
@@ -31,13 +114,19 @@ def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
             `"hamming"`, `"box"` or `"lanczos"`. Defaults to `"nearest"`.
         keep_aspect_ratio: bool, crop the centre of the image to the aspect ratio of
             `target_size` before resizing, instead of stretching. Defaults to `False`.
+        max_pixels: the largest image accepted, width x height, checked before decoding. Defaults
+            to `MAX_IMAGE_PIXELS` (80 M).
 
     Returns:
-        A `PIL.Image.Image`.
+        A `PIL.Image.Image`, its pixels decoded.
 
     Raises:
         TypeError: `path` is neither path-like nor `io.BytesIO`.
         ValueError: an unknown `color_mode` or `interpolation`.
+        ImageFileError: the file is not an image, is truncated or corrupt, has more than
+            `max_pixels` pixels or a side over `MAX_IMAGE_SIDE`; the message names it. (An
+            `OSError` and a `ValueError`.)
+        OSError: the file is missing or unreadable.
 
     Example:
     >>> img = load_img("cat.jpg", target_size=(180, 180))  # doctest: +SKIP
@@ -48,14 +137,16 @@ def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
         raise ValueError('color_mode must be "grayscale", "rgb" or "rgba". '
                          f"Received: color_mode={color_mode!r}")
     if isinstance(path, io.BytesIO):
-        img = Image.open(path)
+        source, name = path, "<io.BytesIO>"
     elif isinstance(path, (str, bytes, os.PathLike)):
         with open(path, "rb") as file:  # read whole, so no file handle stays open
-            img = Image.open(io.BytesIO(file.read()))
+            source, name = io.BytesIO(file.read()), os.fsdecode(path)
     else:
         raise TypeError(f"path must be path-like or io.BytesIO. Received: {type(path).__name__}")
-    if img.mode not in _MODES[color_mode]:
-        img = img.convert(_MODES[color_mode][0])
+    with open_image(source, name, max_pixels) as img:
+        img.load()
+        if img.mode not in _MODES[color_mode]:
+            img = img.convert(_MODES[color_mode][0])
     if target_size is None:
         return img
     size = (int(target_size[1]), int(target_size[0]))  # PIL sizes are (width, height)
