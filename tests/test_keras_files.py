@@ -332,3 +332,77 @@ def test_entries_that_are_not_json(tmp_path):
     target = rewrite(SEED, tmp_path / "bad.keras", entries={"metadata.json": b"{not json"})
     with pytest.raises(ModelFileError, match=r"bad\.keras: metadata\.json: not valid JSON"):
         models.load_model(target)
+
+
+# -- hostile files (issue 15) -------------------------------------------------------------
+@pytest.mark.parametrize("edit", [
+    lambda c: c["config"]["layers"][1]["config"].update(kernel_initializer={"class_name": "HeNormal", "config": 3}),
+    lambda c: c["config"]["layers"][1]["config"].update(kernel_initializer=[]),
+    lambda c: c["config"]["layers"][1]["config"].update(dtype={"class_name": "DTypePolicy", "config": 1}),
+    lambda c: c["compile_config"].update(loss={"class_name": "Huber", "config": [1]}),
+])
+def test_type_confused_keras_configs_are_model_file_errors(edit, tmp_path):
+    """Found by the fuzzer: AttributeError and TypeError ('unhashable type: list') from config.json."""
+    config = read_json(SEED)
+    edit(config)
+    with pytest.raises(ModelFileError, match=r"bad\.keras: config\.json"):
+        models.load_model(rewrite(SEED, tmp_path / "bad.keras", config=config))
+
+
+def test_a_keras_config_asking_for_more_weights_than_the_file_holds_is_refused_before_building(tmp_path):
+    config = read_json(SEED)
+    config["config"]["layers"][-1]["config"]["units"] = 10**7
+    with pytest.raises(ModelFileError, match=r"config\.json: .*building the model it describes asks for more than"):
+        models.load_model(rewrite(SEED, tmp_path / "big.keras", config=config))
+
+
+def test_a_broken_hdf5_superblock_is_a_model_file_error(fresh_names, tmp_path):
+    """Found by the fuzzer: one flipped bit in the superblock made h5py raise OverflowError."""
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
+    model.save_weights(tmp_path / "w.weights.h5")
+    data = bytearray((tmp_path / "w.weights.h5").read_bytes())
+    data[49] ^= 1
+    (tmp_path / "w.weights.h5").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"w\.weights\.h5: not a readable HDF5 file"):
+        model.load_weights(tmp_path / "w.weights.h5")
+
+
+def test_a_weight_stored_as_long_double_is_refused(tmp_path):
+    """Found by the fuzzer: a flipped byte made a float32 dataset float128, which torch cannot take."""
+    def widen(file):
+        data = file["layers/dense_1/vars/1"][()]
+        del file["layers/dense_1/vars/1"]
+        file["layers/dense_1/vars"].create_dataset("1", data=data.astype(np.longdouble))
+    weights = edit_h5(SEED, widen)
+    with pytest.raises(ModelFileError, match=r"'layers/dense_1/vars/1' \(weight 'bias' of layer 'dense_1'\) holds "
+                                             r"float128, not numbers of up to 64 bits"):
+        models.load_model(rewrite(SEED, tmp_path / "bad.keras", weights=weights))
+
+
+@pytest.mark.parametrize("offset, bits", [(23666, 1), (19816, 2)])
+def test_a_dataset_whose_type_numpy_lacks_is_a_model_file_error(fresh_names, tmp_path, offset, bits):
+    """Found by the fuzzer: one flipped bit in a datatype message made h5py's `dataset.dtype` raise ValueError
+    ("Insufficient precision in available types to represent (31, 23, 8, 0, 23)") or TypeError ("Unknown
+    string encoding (value 2)")."""
+    model = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(4, 3, activation="relu"),
+                              layers.BatchNormalization(), layers.MaxPooling2D(2), layers.Flatten(),
+                              layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(np.random.rand(8, 8, 8, 1).astype("float32"), np.arange(8) % 3, epochs=1, verbose=0)
+    model.save_weights(tmp_path / "w.weights.h5")
+    data = bytearray((tmp_path / "w.weights.h5").read_bytes())
+    data[offset] ^= bits  # in the datatype message of a dataset (h5py 3.16)
+    (tmp_path / "w.weights.h5").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"w\.weights\.h5"):
+        model.load_weights(tmp_path / "w.weights.h5")
+
+
+def test_a_committed_datatype_in_place_of_a_weight_is_refused(tmp_path):
+    """Found by the fuzzer: a flipped bit turned a dataset into a named datatype (AttributeError: no 'external')."""
+    def replace(file):
+        del file["layers/dense_1/vars/1"]
+        file["layers/dense_1/vars/1"] = np.dtype("float32")  # a committed datatype
+    weights = edit_h5(SEED, replace)
+    with pytest.raises(ModelFileError, match=r"'/layers/dense_1/vars/1' is a Datatype; a weights file holds only "
+                                             r"groups and datasets"):
+        models.load_model(rewrite(SEED, tmp_path / "bad.keras", weights=weights))

@@ -1,8 +1,11 @@
 """cnnkit.saving: the .cnnkit zip, safetensors weights, atomic writes, and a clear error for every broken file."""
 
+import contextlib
 import io
 import json
 import os
+import re
+import time
 import zipfile
 
 import numpy as np
@@ -360,3 +363,190 @@ def test_saved_files_get_the_usual_permissions_not_the_temporary_files(trained, 
     finally:
         os.umask(mask)
     assert (tmp_path / "m.cnnkit").stat().st_mode & 0o777 == 0o644
+
+
+# ------------------------------------------------- hostile files: limits and zip hygiene (issue 15)
+@pytest.fixture
+def limits():
+    """Restores the reading limits a test changes."""
+    previous = cnnkit.saving.get_limits()
+    yield cnnkit.saving.set_limits
+    cnnkit.saving.set_limits(**previous)
+
+
+def hostile_zip(path, entries, extra):
+    """`entries` (stored), plus `extra`: a ZipInfo and its bytes (its flag bits set in the central
+    directory afterwards: zipfile clears them when writing)."""
+    flag_bits = extra[0].flag_bits
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+        archive.writestr(extra[0], extra[1])
+    data = bytearray(path.read_bytes())
+    last = data.rindex(b"PK\x01\x02")  # the central header of the entry written last
+    data[last + 8:last + 10] = (int.from_bytes(data[last + 8:last + 10], "little") | flag_bits).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+
+
+def zip_info(name, external_attr=0, flag_bits=0):
+    info = zipfile.ZipInfo(name)
+    info.external_attr, info.flag_bits = external_attr, flag_bits
+    return info
+
+
+@pytest.mark.parametrize("info, problem", [
+    (zip_info("/etc/config.json"), "has an absolute or '..' path"),
+    (zip_info("../config.json"), "has an absolute or '..' path"),
+    (zip_info("a\\..\\..\\x"), "has an absolute or '..' path"),
+    (zip_info("link", external_attr=0o120777 << 16), "is a symbolic link"),
+    (zip_info("notes.txt", flag_bits=0x1), "is encrypted"),
+    (zip_info("config.json"), "appears twice"),
+])
+def test_hostile_zip_entries_refuse_the_file(saved, tmp_path, info, problem):
+    path = tmp_path / "hostile.cnnkit"
+    with pytest.warns(UserWarning) if info.filename == "config.json" else contextlib.nullcontext():  # "Duplicate name"
+        hostile_zip(path, entries_of(saved), (info, b"x"))
+    with pytest.raises(ModelFileError, match=rf"hostile.cnnkit: entry '.*' {re.escape(problem)}; refusing the file"):
+        models.load_model(path)
+
+
+def test_unexpected_entries_are_ignored_never_read(saved, tmp_path):
+    path = tmp_path / "extra.cnnkit"
+    hostile_zip(path, entries_of(saved), (zip_info("assets/notes.txt"), b"not read"))
+    models.load_model(path)
+
+
+def test_compression_cnnkit_does_not_write_is_refused(saved, tmp_path):
+    path = tmp_path / "bzip.cnnkit"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_BZIP2) as archive:
+        for name, data in entries_of(saved).items():
+            archive.writestr(name, data)
+    with pytest.raises(ModelFileError, match="uses compression method 12 .only stored and deflated"):
+        models.load_model(path)
+
+
+def test_a_zip_header_declaring_more_compressed_bytes_than_the_file_is_refused(saved, tmp_path):
+    data = bytearray(saved.read_bytes())
+    directory = data.index(b"PK\x01\x02")  # the first central header: config.json's compressed size at +20
+    data[directory + 20:directory + 24] = (10**8).to_bytes(4, "little")
+    (tmp_path / "lying.cnnkit").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"entry 'config.json' declares 100000000 compressed bytes, more than"):
+        models.load_model(tmp_path / "lying.cnnkit")
+
+
+@pytest.mark.parametrize("cut", [1, 2])
+def test_bytes_cut_from_the_start_are_a_model_file_error(saved, tmp_path, cut):
+    """Found by the fuzzer: zipfile then seeks to a negative offset (ValueError, OSError)."""
+    (tmp_path / "cut.cnnkit").write_bytes(saved.read_bytes()[cut:])
+    with pytest.raises(ModelFileError, match=r"cut.cnnkit: (entry 'config.json' is corrupted|not a readable)"):
+        models.load_model(tmp_path / "cut.cnnkit")
+
+
+def test_entries_over_the_limits_are_refused_before_reading(saved, tmp_path, limits):
+    size = len(entries_of(saved)["model.safetensors"])
+    limits(max_weights_bytes=size - 1)
+    with pytest.raises(ModelFileError, match=rf"good.cnnkit: entry 'model.safetensors' declares {size} bytes "
+                                             rf"uncompressed, over the limit of {size - 1} bytes"):
+        models.load_model(saved)
+    limits(max_weights_bytes=size, max_config_bytes=10)
+    with pytest.raises(ModelFileError, match=r"'config.json' declares \d+ bytes uncompressed, over the limit of 10"):
+        models.load_model(saved)
+
+
+def test_a_weights_file_over_the_limit_is_refused(trained, tmp_path, limits):
+    model = trained[0]
+    model.save_weights(tmp_path / "w.safetensors")
+    limits(max_weights_bytes=100)
+    with pytest.raises(ModelFileError, match=r"w.safetensors: \d+ bytes, over the limit of 100 bytes"):
+        model.load_weights(tmp_path / "w.safetensors")
+
+
+def test_set_limits_checks_and_returns_the_previous_limits(limits):
+    previous = limits(max_compression_ratio=20)
+    assert previous["max_compression_ratio"] == 100 and cnnkit.saving.get_limits()["max_compression_ratio"] == 20
+    with pytest.raises(ValueError, match="max_weights_bytes must be a positive number. Received: max_weights_bytes=0"):
+        limits(max_weights_bytes=0)
+
+
+def safetensors_with_header(data, edit):
+    """safetensors bytes with their JSON header changed by `edit(header)`."""
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + size])
+    edit(header)
+    text = json.dumps(header).encode()
+    return len(text).to_bytes(8, "little") + text + data[8 + size:]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda h: h["conv2d/bias"].update(dtype=["F32"]), r"tensor 'conv2d/bias' has no valid dtype"),
+    (lambda h: h["conv2d/bias"].update(shape=[2**40]),
+     r"tensor 'conv2d/bias' declares dtype F32 and shape \(1099511627776,\)"),
+    (lambda h: h.update({"__metadata__": ["x"]}), r"the header's '__metadata__' must map names to strings"),
+])
+def test_safetensors_headers_are_checked_before_any_tensor_is_read(saved, tmp_path, edit, message):
+    """The first case was found by the fuzzer (TypeError: unhashable type: 'list')."""
+    entries = entries_of(saved)
+    entries["model.safetensors"] = safetensors_with_header(entries["model.safetensors"], edit)
+    write_entries(tmp_path / "bad.cnnkit", entries)
+    with pytest.raises(ModelFileError, match=r"model.safetensors: not a valid safetensors file: " + message):
+        models.load_model(tmp_path / "bad.cnnkit")
+
+
+@pytest.mark.parametrize("length", [2**63, 10**6])
+def test_a_safetensors_header_length_past_the_file_is_refused(saved, tmp_path, length):
+    entries = entries_of(saved)
+    entries["model.safetensors"] = length.to_bytes(8, "little") + entries["model.safetensors"][8:]
+    write_entries(tmp_path / "bad.cnnkit", entries)
+    with pytest.raises(ModelFileError, match=rf"the header length field says {length} bytes, but the file holds"):
+        models.load_model(tmp_path / "bad.cnnkit")
+
+
+def test_bfloat16_weights_load(trained, tmp_path):
+    """A file's float weights of another precision load (bfloat16 has no NumPy dtype)."""
+    model = trained[0]
+    from cnnkit.saving.weights import tensors_to_bytes, weight_tensors
+    halved = {key: tensor.to(torch.bfloat16) for key, tensor in weight_tensors(model).items()}
+    (tmp_path / "w.safetensors").write_bytes(tensors_to_bytes(halved))
+    model.load_weights(tmp_path / "w.safetensors")
+    kernel = model.layers[0].get_weights()[0]
+    assert np.array_equal(kernel, halved[f"{model.layers[0].name}/kernel"].float().numpy())
+
+
+@pytest.mark.parametrize("layer, key, value", [(4, "units", 10**7), (0, "filters", 10**7),
+                                               (0, "kernel_size", [3000, 3000])])
+def test_a_config_asking_for_more_weights_than_the_file_holds_is_refused_before_building(saved, tmp_path, layer, key,
+                                                                                       value):
+    """A 4 KB file asking for a 10**7-unit layer made load_model allocate 1.4 GiB and take 3 s."""
+    def grow(config):
+        config["model"]["config"]["layers"][layer + 1]["config"][key] = value
+    with_config(saved, tmp_path / "big.cnnkit", grow)
+    start = time.perf_counter()
+    with pytest.raises(ModelFileError, match=r"building the model it describes asks for more than \d+ bytes, but the "
+                                             r"file holds \d+ weights"):
+        models.load_model(tmp_path / "big.cnnkit")
+    assert time.perf_counter() - start < 1
+
+
+@pytest.mark.parametrize("edit", [
+    lambda config: config["model"]["config"]["layers"][1]["config"].update(kernel_size={"a": 1}),
+    lambda config: config["model"]["config"].update(layers=[7]),
+    lambda config: config["compile"].update(metrics=[{"function": ["x"]}]),
+])
+def test_type_confused_configs_are_model_file_errors(saved, tmp_path, edit):
+    with_config(saved, tmp_path / "bad.cnnkit", edit)
+    with pytest.raises(ModelFileError, match="bad.cnnkit: config.json"):
+        models.load_model(tmp_path / "bad.cnnkit")
+
+
+@pytest.mark.parametrize("member, problem", [
+    (zip_info("link", external_attr=0o120777 << 16), "is a symbolic link"),
+    (zip_info("secret.txt", flag_bits=0x1), "is encrypted"),
+])
+def test_get_file_extraction_refuses_zip_links_and_encrypted_members(tmp_path, member, problem):
+    from cnnkit.utils.file_utils import extract_archive
+
+    archive = tmp_path / "a.zip"
+    hostile_zip(archive, {"fine.txt": b"x"}, (member, b"/etc/passwd"))
+    with pytest.raises(ValueError, match=rf"member '{member.filename}' {problem}"):
+        extract_archive(archive, tmp_path / "out", "zip")
+    assert sorted(os.listdir(tmp_path)) == ["a.zip"]  # nothing extracted

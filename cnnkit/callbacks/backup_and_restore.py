@@ -73,7 +73,7 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs=None):
         if not os.path.exists(self.backup_path):
             return
-        entries = restore_model_state(self.model, self.backup_path)
+        entries = restore_model_state(self.model, self.backup_path, extra_entries=(TRAINING_STATE, RNG_STATE))
         state = self.read_training_state(entries)
         self.completed_epochs = state["epoch"]
         if self.model.history is not None:

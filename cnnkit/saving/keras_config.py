@@ -204,7 +204,8 @@ def _policy_name(policy, where):
     """The name of a dtype policy entry ("float32", "mixed_bfloat16", ...), checked."""
     if policy is None:
         return "float32"
-    name = policy.get("config", {}).get("name") if isinstance(policy, dict) else policy
+    config = policy.get("config") if isinstance(policy, dict) else None
+    name = config.get("name") if isinstance(config, dict) else policy
     from cnnkit import mixed_precision
 
     try:

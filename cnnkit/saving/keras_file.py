@@ -18,14 +18,18 @@ Example:
 import json
 
 import cnnkit
+from cnnkit.saving.archive import read_entries, write_zip
 from cnnkit.saving.atomic import atomic_write
-from cnnkit.saving.errors import ModelFileError
+from cnnkit.saving.build_budget import BuildBudget
+from cnnkit.saving.errors import ModelFileError, malformed_entry
 from cnnkit.saving.keras_config import compile_from_keras, compile_to_keras, model_from_keras, model_to_keras, \
     refuse_code
-from cnnkit.saving.keras_weights import assign_weights, open_h5, read_weights, restore_optimizer, weights_h5_bytes
+from cnnkit.saving.keras_weights import (
+    assign_weights, open_h5, read_weights, restore_optimizer, stored_weight_count, weights_h5_bytes,
+)
+from cnnkit.saving.limits import get_limits
 from cnnkit.saving.model_config import compile_from_config, model_config, model_from_config
-from cnnkit.saving.model_file import MAX_CONFIG_BYTES, read_entries, write_zip
-from cnnkit.saving.weights import require_built
+from cnnkit.saving.weights import read_file, require_built
 
 METADATA, CONFIG, WEIGHTS = "metadata.json", "config.json", "model.weights.h5"
 KERAS_VERSION = "3.15.1"  # the Keras release whose format cnnkit writes, and checks its files against
@@ -70,33 +74,32 @@ def load_keras_model(filepath, custom_objects=None, compile=True):
             holds a Lambda layer's bytecode, or its weights do not match its layers.
     """
     where = str(filepath)
-    entries = read_entries(filepath, required=(CONFIG, WEIGHTS), kind="Keras .keras")
-    if WEIGHTS not in entries:
-        raise ModelFileError(f"{where}: no '{WEIGHTS}' entry; cnnkit reads the HDF5 weights Keras writes by default.")
+    entries = read_entries(filepath, required=(CONFIG, WEIGHTS), optional=(METADATA,), kind="Keras .keras")
     if METADATA in entries:
         _json(entries[METADATA], f"{where}: {METADATA}")
     config = _json(entries[CONFIG], f"{where}: {CONFIG}")
     if not isinstance(config, dict):
         raise ModelFileError(f"{where}: entry '{CONFIG}' must describe a model, found {type(config).__name__}.")
-    refuse_code(config, f"{where}: {CONFIG}")
-    entry, policy = model_from_keras({key: value for key, value in config.items() if key != "compile_config"},
-                                     f"{where}: {CONFIG}")
-    model = model_from_config(entry, custom_objects, where=f"{where}: {CONFIG}")
-    if policy is not None:
-        model.dtype_policy = policy
+    in_config = f"{where}: {CONFIG}"
+    refuse_code(config, in_config)
     with open_h5(entries[WEIGHTS], f"{where}: {WEIGHTS}") as file:
+        with malformed_entry(in_config), BuildBudget(stored_weight_count(file, f"{where}: {WEIGHTS}"), in_config):
+            entry, policy = model_from_keras({key: value for key, value in config.items() if key != "compile_config"},
+                                             in_config)
+            model = model_from_config(entry, custom_objects, where=in_config)
+            if policy is not None:
+                model.dtype_policy = policy
         assign_weights(model, read_weights(model, file, f"{where}: {WEIGHTS}"))
         if compile:
-            compile_entry = compile_from_keras(config.get("compile_config"), custom_objects, f"{where}: {CONFIG}")
-            compile_from_config(model, compile_entry, custom_objects, where=f"{where}: {CONFIG}")
+            with malformed_entry(in_config):
+                compile_entry = compile_from_keras(config.get("compile_config"), custom_objects, in_config)
+                compile_from_config(model, compile_entry, custom_objects, where=in_config)
             if model.compiled:
                 restore_optimizer(model, file, f"{where}: {WEIGHTS}")
     return model
 
 
 def _json(data, where):
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ModelFileError(f"{where}: larger than {MAX_CONFIG_BYTES} bytes.")
     try:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
@@ -116,9 +119,7 @@ def load_weights_h5(model, filepath):
     path and shape; a compiled model also gets the optimizer state the file holds."""
     require_built(model, "load_weights")
     where = str(filepath)
-    with open(filepath, "rb") as file:
-        data = file.read()
-    with open_h5(data, where) as file:
+    with open_h5(read_file(filepath, get_limits()["max_weights_bytes"]), where) as file:
         assign_weights(model, read_weights(model, file, where))
         if model.compiled:
             restore_optimizer(model, file, where)

@@ -18,6 +18,7 @@ Example:
     ['', 'layers/dense', 'layers/dense_1']
 """
 
+import contextlib
 import io
 import re
 import warnings
@@ -166,20 +167,29 @@ def optimizer_arrays(model):
 def open_h5(data, where):
     """An h5py File over `data` (bytes), after checking it holds no links and no external storage."""
     h5py = h5py_module()
-    try:
+    with _h5_errors(where):
         file = h5py.File(io.BytesIO(data), "r")
-    except (OSError, ValueError) as error:
-        raise ModelFileError(f"{where}: not a readable HDF5 file ({error}).") from error
-    if "layer_names" in file.attrs or "model_weights" in file:
-        file.close()
-        raise ModelFileError(f"{where}: this is a Keras 2 (legacy HDF5) file; cnnkit reads Keras 3's format: "
-                             "load it in Keras and save it again as .keras.")
     try:
-        _check_tree(h5py, file, where, 0)
+        with _h5_errors(where):
+            if "layer_names" in file.attrs or "model_weights" in file:
+                raise ModelFileError(f"{where}: this is a Keras 2 (legacy HDF5) file; cnnkit reads Keras 3's format: "
+                                     "load it in Keras and save it again as .keras.")
+            _check_tree(h5py, file, where, 0)
     except BaseException:
         file.close()
         raise
     return file
+
+
+@contextlib.contextmanager
+def _h5_errors(where):
+    """Turns what h5py raises on a broken file into a ModelFileError naming `where`."""
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, OverflowError) as error:
+        raise ModelFileError(f"{where}: not a readable HDF5 file ({type(error).__name__}: {error}).") from error
 
 
 def _check_tree(h5py, group, where, depth):
@@ -193,6 +203,9 @@ def _check_tree(h5py, group, where, depth):
         item = group[name]
         if isinstance(item, h5py.Group):
             _check_tree(h5py, item, where, depth + 1)
+        elif not isinstance(item, h5py.Dataset):
+            raise ModelFileError(f"{where}: '{group.name}/{name}' is a {type(item).__name__}; a weights file holds "
+                                 "only groups and datasets.")
         elif item.external or item.is_virtual:
             raise ModelFileError(f"{where}: dataset '{item.name}' keeps its data outside the file; not allowed.")
 
@@ -212,12 +225,21 @@ def _datasets(h5py, group, prefix=""):
 
 def _read(dataset, path, shape, what, where):
     """The array of `dataset`, once its shape and dtype are checked (nothing larger is ever read)."""
-    if tuple(dataset.shape) != tuple(shape):
-        raise ModelFileError(f"{where}: '{path}' ({what}) has shape {tuple(dataset.shape)} in the file, "
-                             f"but the model expects {tuple(shape)}.")
-    if dataset.dtype.kind not in "fiu":
-        raise ModelFileError(f"{where}: '{path}' ({what}) holds {dataset.dtype}, not numbers.")
-    return np.asarray(dataset[()])
+    with _h5_errors(f"{where}: '{path}'"):  # a broken header can fail even to give the shape or dtype
+        if tuple(dataset.shape) != tuple(shape):
+            raise ModelFileError(f"{where}: '{path}' ({what}) has shape {tuple(dataset.shape)} in the file, "
+                                 f"but the model expects {tuple(shape)}.")
+        if dataset.dtype.kind not in "fiu" or dataset.dtype.itemsize > 8:
+            raise ModelFileError(f"{where}: '{path}' ({what}) holds {dataset.dtype}, not numbers of up to 64 bits.")
+        return np.asarray(dataset[()])
+
+
+def stored_weight_count(file, where):
+    """How many numbers the layers' datasets of the open HDF5 `file` hold (its shapes, nothing read)."""
+    h5py = h5py_module()
+    with _h5_errors(where):
+        return sum(dataset.size for path, dataset in _datasets(h5py, file).items()
+                   if not path.startswith(f"{OPTIMIZER}/"))
 
 
 def read_weights(model, file, where):
@@ -227,8 +249,9 @@ def read_weights(model, file, where):
         ModelFileError: a weight is missing, extra or misshapen (the message names the dataset and the layer).
     """
     h5py = h5py_module()
-    stored = {path: dataset for path, dataset in _datasets(h5py, file).items()
-              if not path.startswith(f"{OPTIMIZER}/")}
+    with _h5_errors(where):
+        stored = {path: dataset for path, dataset in _datasets(h5py, file).items()
+                  if not path.startswith(f"{OPTIMIZER}/")}
     wanted, missing = {}, []
     for path, layer in state_groups(model):
         for index, (name, weight) in enumerate(_own_weights(layer)):
@@ -259,9 +282,10 @@ def restore_optimizer(model, file, where):
     from cnnkit.engine.device import get_device
 
     h5py = h5py_module()
-    if OPTIMIZER not in file or not isinstance(file[OPTIMIZER], h5py.Group) or "vars" not in file[OPTIMIZER]:
-        return
-    stored = _datasets(h5py, file[_vars_path(OPTIMIZER)])
+    with _h5_errors(where):
+        if OPTIMIZER not in file or not isinstance(file[OPTIMIZER], h5py.Group) or "vars" not in file[OPTIMIZER]:
+            return
+        stored = _datasets(h5py, file[_vars_path(OPTIMIZER)])
     count = len(stored)
     names = [str(index) for index in range(count)]
     if sorted(stored) != sorted(names):

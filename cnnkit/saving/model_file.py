@@ -17,26 +17,23 @@ Example:
     >>> restored = load_model("digits.cnnkit")  # doctest: +SKIP
 """
 
-import io
 import json
-import zipfile
-import zlib
+import math
 
 import cnnkit
 from cnnkit.engine.device import get_device
-from cnnkit.saving.atomic import atomic_write
-from cnnkit.saving.errors import ModelFileError
+from cnnkit.saving.archive import read_entries, write_zip
+from cnnkit.saving.build_budget import BuildBudget
+from cnnkit.saving.errors import ModelFileError, malformed_entry
 from cnnkit.saving.model_config import compile_config, compile_from_config, model_config, model_from_config
 from cnnkit.saving.weights import (
-    align_layer_names, assign_weight_tensors, metadata_from_bytes, tensors_from_bytes, tensors_to_bytes,
-    weight_metadata, weight_tensors,
+    load_weight_bytes, metadata_from_bytes, read_header, tensors_from_bytes, tensors_to_bytes, weight_metadata,
+    weight_tensors,
 )
 
 FORMAT = "cnnkit.model"
 FORMAT_VERSION = 2  # 2: Keras 3's model schema (Functional graphs, nested and subclassed models)
 CONFIG, WEIGHTS, OPTIMIZER = "config.json", "model.safetensors", "optimizer.safetensors"
-MAX_CONFIG_BYTES = 64 * 2**20
-_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # same model, same bytes
 
 
 def save_model(model, filepath, include_optimizer=True, extra_entries=None):
@@ -70,17 +67,6 @@ def save_model(model, filepath, include_optimizer=True, extra_entries=None):
     write_zip(filepath, entries)
 
 
-def write_zip(filepath, entries):
-    """Writes `{entry name: bytes}` as a zip, atomically: JSON deflated, the rest stored, fixed times
-    (same model, same bytes)."""
-    with atomic_write(filepath) as file, zipfile.ZipFile(file, "w") as archive:
-        for name, data in entries.items():
-            compression = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
-            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
-            info.compress_type = compression
-            archive.writestr(info, data)
-
-
 def load_model(filepath, custom_objects=None, compile=True):
     """Rebuilds a model saved by `model.save`: architecture, weights, compile settings, optimizer state.
 
@@ -97,15 +83,18 @@ def load_model(filepath, custom_objects=None, compile=True):
         ModelFileError: the file is truncated, tampered with, of a newer format, or does not
             match itself (unknown layer, missing, extra or misshapen weights).
     """
-    entries = read_entries(filepath)
+    entries = read_entries(filepath, required=(CONFIG, WEIGHTS), optional=(OPTIMIZER,))
     config = read_config(entries, filepath)
-    model = model_from_config(config["model"], custom_objects, where=f"{filepath}: {CONFIG}")
-    set_dtype_policy(model, config, f"{filepath}: {CONFIG}")
-    set_class_names(model, config, f"{filepath}: {CONFIG}")
-    assign_weight_tensors(model, tensors_from_bytes(entries[WEIGHTS], f"{filepath}: {WEIGHTS}"),
-                          f"{filepath}: {WEIGHTS}")
+    where = f"{filepath}: {CONFIG}"
+    specs, _ = read_header(entries[WEIGHTS], f"{filepath}: {WEIGHTS}")
+    with malformed_entry(where), BuildBudget(sum(math.prod(spec.shape) for spec in specs.values()), where):
+        model = model_from_config(config["model"], custom_objects, where=where)
+        set_dtype_policy(model, config, where)
+        set_class_names(model, config, where)
+    load_weight_bytes(model, entries[WEIGHTS], f"{filepath}: {WEIGHTS}")
     if compile:
-        compile_from_config(model, config.get("compile"), custom_objects, where=f"{filepath}: {CONFIG}")
+        with malformed_entry(where):
+            compile_from_config(model, config.get("compile"), custom_objects, where=where)
         if OPTIMIZER in entries and model.loss is not None:
             restore_optimizer_state(model, entries[OPTIMIZER], f"{filepath}: {OPTIMIZER}")
     return model
@@ -130,17 +119,15 @@ def set_class_names(model, config, where):
     model.class_names = names
 
 
-def restore_model_state(model, filepath):
+def restore_model_state(model, filepath, extra_entries=()):
     """Loads the weights and optimizer state of `filepath` into the (same-architecture) `model`.
 
-    Returns the file's entries, so that callers can read their own extra entries.
+    Returns the file's entries, with those of `extra_entries` it holds (the caller's own).
     """
-    entries = read_entries(filepath)
+    entries = read_entries(filepath, required=(CONFIG, WEIGHTS), optional=(OPTIMIZER, *extra_entries))
     read_config(entries, filepath)
-    where = f"{filepath}: {WEIGHTS}"
-    tensors = tensors_from_bytes(entries[WEIGHTS], where)
-    tensors = align_layer_names(model, tensors, metadata_from_bytes(entries[WEIGHTS]))
-    assign_weight_tensors(model, tensors, where, built_from=f"of model '{model.name}'")
+    load_weight_bytes(model, entries[WEIGHTS], f"{filepath}: {WEIGHTS}", built_from=f"of model '{model.name}'",
+                      align=True)
     if OPTIMIZER in entries and model.loss is not None:
         restore_optimizer_state(model, entries[OPTIMIZER], f"{filepath}: {OPTIMIZER}")
     return entries
@@ -153,11 +140,11 @@ def _optimized_weights_metadata(model):
     return {"weights": json.dumps([paths.get(id(weight)) for weight in model.optimizer._params])}
 
 
-def _optimized_weights(model, data):
+def _optimized_weights(model, data, where):
     """The weights named by `_optimized_weights_metadata`, or None (the trainable ones) when
     the file does not name them or names weights that this model lacks."""
     try:
-        paths = json.loads(metadata_from_bytes(data).get("weights", "null"))
+        paths = json.loads(metadata_from_bytes(data, where).get("weights", "null"))
     except json.JSONDecodeError:
         return None
     weights = {path: weight for path, _, _, weight in model.weight_entries()}
@@ -170,46 +157,13 @@ def restore_optimizer_state(model, data, where):
     """Builds the optimizer on the model's device, for the weights it was built for, and loads
     its saved variables."""
     model.to(get_device())
-    model.build_optimizer(_optimized_weights(model, data))
+    model.build_optimizer(_optimized_weights(model, data, where))
     try:
         model.optimizer.load_variables_state(tensors_from_bytes(data, where))
     except ValueError as error:
         if isinstance(error, ModelFileError):
             raise
         raise ModelFileError(f"{where}: the optimizer state does not match the model: {error}") from error
-
-
-def read_entries(filepath, required=(CONFIG, WEIGHTS), kind="cnnkit"):
-    """`{entry name: bytes}` of a model file; a ModelFileError if it is not a sound zip with the
-    `required` entries (`kind` names the format in messages)."""
-    with open(filepath, "rb") as file:
-        data = file.read()
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        names = set(archive.namelist())
-        missing = [name for name in required if name not in names]
-        if missing:
-            hint = ("; it looks like a Keras .keras file: give it the .keras extension to load it"
-                    if kind == "cnnkit" and "model.weights.h5" in names else "")
-            raise ModelFileError(
-                f"{filepath}: missing entries {missing} (found {sorted(names)}); "
-                f"not a complete {kind} model file{hint}."
-            )
-        if archive.getinfo(required[0]).file_size > MAX_CONFIG_BYTES:
-            raise ModelFileError(f"{filepath}: entry '{required[0]}' is larger than {MAX_CONFIG_BYTES} bytes.")
-        return {name: _read_entry(archive, name, filepath) for name in names}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as error:
-        raise ModelFileError(
-            f"{filepath}: not a readable {kind} model file (a zip archive): {error}. "
-            "It may be truncated or not written by model.save()."
-        ) from error
-
-
-def _read_entry(archive, name, filepath):
-    try:
-        return archive.read(name)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-        raise ModelFileError(f"{filepath}: entry '{name}' is corrupted: {error}") from error
 
 
 def read_config(entries, filepath):

@@ -12,12 +12,20 @@ Example:
 """
 
 import json
+import math
+import os
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from cnnkit.saving.atomic import atomic_write
 from cnnkit.saving.errors import ModelFileError
+from cnnkit.saving.limits import get_limits
+
+_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+                "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+_FLOAT_DTYPES = {"F8_E5M2", "F8_E4M3", "F16", "BF16", "F32", "F64"}
 
 
 def _safetensors_torch():
@@ -36,17 +44,88 @@ def tensors_to_bytes(tensors, metadata=None):
     return _safetensors_torch().save({k: t.detach().cpu().contiguous() for k, t in tensors.items()}, metadata)
 
 
-def metadata_from_bytes(data):
-    """The `__metadata__` dict of safetensors bytes (parsed as JSON only), or {} when there is none."""
+def read_header(data, where):
+    """`({name: TensorSpec}, metadata)` of safetensors bytes, checked against their length before
+    any tensor is read: the header's length field, JSON, dtypes, shapes and data offsets.
+
+    Raises:
+        ModelFileError: naming `where`, the field, and what was found.
+    """
+    size = int.from_bytes(data[:8], "little") if len(data) >= 8 else None
+    limit = get_limits()["max_config_bytes"]
+    if size is None or size > len(data) - 8 or size > limit:
+        raise _invalid(where, f"the header length field says {size} bytes, but the file holds "
+                             f"{max(len(data) - 8, 0)} bytes after it (header limit {limit} bytes).")
     try:
-        size = int.from_bytes(data[:8], "little")
-        return json.loads(data[8:8 + size]).get("__metadata__") or {}
-    except (ValueError, AttributeError):
-        return {}
+        header = json.loads(data[8:8 + size])
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise _invalid(where, f"the header is not valid JSON: {error}") from error
+    if not isinstance(header, dict):
+        raise _invalid(where, f"the header is a {type(header).__name__}, not a JSON object.")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise _invalid(where, "the header's '__metadata__' must map names to strings.")
+    specs = {name: _tensor_spec(name, entry, where) for name, entry in header.items()}
+    _check_offsets(specs, len(data) - 8 - size, where)
+    return specs, metadata
+
+
+class TensorSpec(NamedTuple):
+    """One tensor as a safetensors header declares it."""
+
+    dtype: str
+    shape: tuple
+    offsets: tuple
+
+    @property
+    def floating(self):
+        return self.dtype in _FLOAT_DTYPES
+
+
+def _tensor_spec(name, entry, where):
+    """The `TensorSpec` of one header entry, its dtype, shape and offsets checked against each other."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("dtype"), str) or entry["dtype"] not in _DTYPE_BYTES \
+            or not _is_int_list(entry.get("shape")) or not _is_int_list(entry.get("data_offsets"), 2):
+        raise _invalid(where, f"tensor {name!r} has no valid dtype, shape and data_offsets in the header "
+                             f"(found {str(entry)[:200]}).")
+    spec = TensorSpec(entry["dtype"], tuple(entry["shape"]), tuple(entry["data_offsets"]))
+    begin, end = spec.offsets
+    if end - begin != math.prod(spec.shape) * _DTYPE_BYTES[spec.dtype]:
+        raise _invalid(where, f"tensor {name!r} declares dtype {spec.dtype} and shape {spec.shape}, "
+                             f"but data offsets {begin} to {end}.")
+    return spec
+
+
+def _is_int_list(value, length=None):
+    return isinstance(value, list) and (length is None or len(value) == length) \
+        and all(isinstance(item, int) and not isinstance(item, bool) and item >= 0 for item in value)
+
+
+def _check_offsets(specs, body, where):
+    """The tensors' data must tile the `body` bytes after the header, in order, with no gap or overlap."""
+    position = 0
+    for name, spec in sorted(specs.items(), key=lambda item: item[1].offsets):
+        if spec.offsets[0] != position:
+            raise _invalid(where, f"tensor {name!r} starts at data offset {spec.offsets[0]}; expected "
+                                 f"{position} (tensors overlap or leave gaps).")
+        position = spec.offsets[1]
+    if position != body:
+        raise _invalid(where, f"the header declares {position} bytes of tensor data, the file holds {body}.")
+
+
+def _invalid(where, problem):
+    return ModelFileError(f"{where}: not a valid safetensors file: {problem}")
+
+
+def metadata_from_bytes(data, where):
+    """The `__metadata__` dict of safetensors bytes (`{str: str}`, {} when there is none)."""
+    return read_header(data, where)[1]
 
 
 def tensors_from_bytes(data, where):
-    """`{name: tensor}` from safetensors bytes; a ModelFileError naming `where` if they are broken."""
+    """`{name: tensor}` from safetensors bytes, their header checked first; a ModelFileError naming
+    `where` if they are broken."""
+    read_header(data, where)
     try:
         return _safetensors_torch().load(data)
     except Exception as error:  # safetensors raises its own SafetensorError for any malformed input
@@ -104,32 +183,38 @@ def align_layer_names(model, tensors, metadata):
     return renamed if len(renamed) == len(tensors) else tensors
 
 
-def check_weight_tensors(model, tensors, where, built_from="built from the config"):
-    """Raises ModelFileError unless `tensors` has exactly the model's keys and shapes."""
+def check_weight_specs(model, specs, where, built_from="built from the config"):
+    """Raises ModelFileError unless `specs` (`{key: TensorSpec}`) has exactly the model's keys and
+    shapes, in floats."""
     expected = expected_weight_shapes(model)
-    missing = [key for key in expected if key not in tensors]
-    extra = [key for key in tensors if key not in expected]
+    missing = [key for key in expected if key not in specs]
+    extra = [key for key in specs if key not in expected]
     if missing or extra:
         raise ModelFileError(
             f"{where}: the weights do not match the model's layers. "
             f"Missing weights: {missing or 'none'}; unexpected weights: {extra or 'none'}."
         )
     for key, shape in expected.items():
-        found = tuple(tensors[key].shape)
+        found = specs[key].shape
         if found != shape:
             layer = key.rsplit("/", 1)[0]
             raise ModelFileError(
                 f"{where}: weight '{key}' has shape {found} in the file, but layer '{layer}' "
                 f"{built_from} expects {shape}."
             )
-        if not tensors[key].is_floating_point():
-            raise ModelFileError(f"{where}: weight '{key}' has dtype {tensors[key].dtype}; expected floats.")
+        if not specs[key].floating:
+            raise ModelFileError(f"{where}: weight '{key}' has dtype {specs[key].dtype}; expected floats.")
 
 
-def assign_weight_tensors(model, tensors, where, built_from="built from the config"):
-    """Checks every key and shape first, then sets the weights (all or nothing)."""
-    check_weight_tensors(model, tensors, where, built_from)
-    model.set_weights([tensors[path].numpy() for path, *_ in model.weight_entries()])
+def load_weight_bytes(model, data, where, built_from="built from the config", align=False):
+    """Sets the model's weights from safetensors bytes, all or none: the header's names, shapes and
+    dtypes are checked against the model's weights before any tensor is read. `align`: match layers
+    by position when only their names differ (`align_layer_names`)."""
+    specs, metadata = read_header(data, where)
+    check_weight_specs(model, align_layer_names(model, specs, metadata) if align else specs, where, built_from)
+    tensors = tensors_from_bytes(data, where)
+    tensors = align_layer_names(model, tensors, metadata) if align else tensors
+    model.set_weights([tensors[path].to(torch.float32).numpy() for path, *_ in model.weight_entries()])
 
 
 def save_weights(model, filepath):
@@ -147,10 +232,18 @@ def save_weights(model, filepath):
 def load_weights(model, filepath):
     """Sets the model's weights from a file written by `save_weights`, checking every key and shape."""
     require_built(model, "load_weights")
+    data = read_file(filepath, get_limits()["max_weights_bytes"])
+    load_weight_bytes(model, data, str(filepath), built_from=f"of model '{model.name}'", align=True)
+
+
+def read_file(filepath, limit):
+    """The bytes of a weights file, refused before reading when it is larger than `limit`."""
     with open(filepath, "rb") as file:
-        data = file.read()
-    tensors = align_layer_names(model, tensors_from_bytes(data, str(filepath)), metadata_from_bytes(data))
-    assign_weight_tensors(model, tensors, str(filepath), built_from=f"of model '{model.name}'")
+        size = os.fstat(file.fileno()).st_size
+        if size > limit:
+            raise ModelFileError(f"{filepath}: {size} bytes, over the limit of {limit} bytes for a weights file "
+                                 "(cnnkit.saving.set_limits changes it).")
+        return file.read(limit + 1)
 
 
 def require_built(model, action):
