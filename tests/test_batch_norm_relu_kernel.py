@@ -196,3 +196,23 @@ def test_a_hooked_batch_normalization_runs_as_itself():
     model.compile(optimizer="sgd", loss="mse")
     model.train_on_batch(np.zeros((2, 6, 6, 4), "float32"), np.zeros((2, 1), "float32"))
     assert seen == [(2, 4, 4, 5)]  # not fused away with its ReLU
+
+
+def test_kernels_are_not_loaded_from_a_folder_others_can_write(tmp_path):
+    shared = tmp_path / "cnnkit" / "kernels"
+    shared.mkdir(parents=True)
+    shared.chmod(0o777)
+    code = ("import warnings; warnings.simplefilter('always')\n"
+            "from cnnkit import kernels; print(kernels.native('batch_norm_relu'))")
+    done = run_python(code, XDG_CACHE_HOME=str(tmp_path))
+    assert done.stdout.strip() == "None" and "no one else can write to" in done.stderr
+    assert not list(shared.iterdir())
+
+
+@needs_kernel
+def test_a_damaged_cached_kernel_is_built_again(tmp_path):
+    code = "from cnnkit import kernels; print(kernels.native('batch_norm_relu')._name)"
+    path = Path(run_python(code, XDG_CACHE_HOME=str(tmp_path)).stdout.strip())
+    path.write_bytes(b"not a shared library")
+    assert run_python(code, XDG_CACHE_HOME=str(tmp_path)).stdout.strip() == str(path)
+    assert path.read_bytes()[:4] == b"\x7fELF"

@@ -273,3 +273,16 @@ def test_batches_are_the_same_with_and_without_workers(tmp_path):
                                                mode="bilinear", align_corners=False).permute(0, 2, 3, 1)
     assert torch.equal(batches[0], batches[2]) and torch.equal(batches[0], load_images(ds.file_paths, (20, 11), 3))
     assert (batches[0] - expected).abs().max() < 1e-3
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="with a GPU, batches go to pinned memory instead")
+def test_batch_memory_is_reused_only_once_no_tensor_holds_it():
+    from cnnkit.data import image_folder
+
+    buffers = image_folder._BatchBuffers()
+    first = buffers.new((4, 5))
+    second = buffers.new((4, 5))  # `first` is still held: never the same memory
+    assert first.data_ptr() != second.data_ptr()
+    address = first.data_ptr()
+    del first
+    assert buffers.new((4, 5)).data_ptr() == address  # reused once nothing holds it

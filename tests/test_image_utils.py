@@ -154,3 +154,29 @@ def test_bad_arguments_say_what_was_received(images):
         img_to_array(np.zeros((2, 2, 3)), data_format="channels_middle")
     with pytest.raises(ValueError, match="give the file an extension"):
         save_img(images / "noext", np.zeros((2, 2, 3)))
+
+
+def test_load_img_refuses_an_oversized_image_from_its_header_without_reading_the_file(tmp_path, monkeypatch):
+    """The size check comes before the file is read: a huge file declaring too many pixels is not read whole."""
+    from PIL import Image
+
+    from cnnkit.utils import image_utils
+
+    path = tmp_path / "big.png"
+    Image.new("L", (300, 300)).save(path)
+    with open(path, "ab") as file:
+        file.write(b"\0" * (8 << 20))  # 8 MB after the image: only a reader of the whole file sees it
+    reads = []
+    real_open = open
+
+    def counting_open(file, mode="r", *args, **kwargs):
+        handle = real_open(file, mode, *args, **kwargs)
+        if str(file) == str(path):
+            read = handle.read
+            handle.read = lambda size=-1: reads.append(size) or read(size)
+        return handle
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    with pytest.raises(image_utils.ImageFileError, match="too many pixels"):
+        image_utils.load_img(path, max_pixels=1000)
+    assert -1 not in reads and sum(size for size in reads if size) < (1 << 20)

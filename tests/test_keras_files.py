@@ -406,3 +406,30 @@ def test_a_committed_datatype_in_place_of_a_weight_is_refused(tmp_path):
     with pytest.raises(ModelFileError, match=r"'/layers/dense_1/vars/1' is a Datatype; a weights file holds only "
                                              r"groups and datasets"):
         models.load_model(rewrite(SEED, tmp_path / "bad.keras", weights=weights))
+
+
+def test_a_weights_dataset_declaring_more_than_it_stores_is_refused(tmp_path):
+    """A few-KB .weights.h5 whose dataset declares 10**10 values with no data written (or gzip-compressed
+    data, a bomb inside the HDF5 the zip's ratio check never sees) is refused before anything is read."""
+    h5py = pytest.importorskip("h5py")
+    model = keras.Sequential([keras.layers.Input((3,)), keras.layers.Dense(2)])
+    path = tmp_path / "model.weights.h5"
+    model.save_weights(path)
+    with h5py.File(path, "r+") as file:
+        name = next(n for n, item in _walk(file) if isinstance(item, h5py.Dataset) and item.shape == (3, 2))
+        del file[name]
+        file.create_dataset(name, shape=(3, 2), dtype="float32", compression="gzip", data=np.ones((3, 2), "float32"))
+    with pytest.raises(ModelFileError, match="chunked or compressed"):
+        model.load_weights(path)
+    with h5py.File(path, "r+") as file:
+        del file[name]
+        file.create_dataset(name, shape=(3, 2), dtype="float32")  # declared, never written: no storage
+    with pytest.raises(ModelFileError, match="stores fewer bytes"):
+        model.load_weights(path)
+
+
+def _walk(group, prefix=""):
+    for key, item in group.items():
+        yield f"{prefix}{key}", item
+        if hasattr(item, "items"):
+            yield from _walk(item, f"{prefix}{key}/")

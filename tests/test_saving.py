@@ -550,3 +550,19 @@ def test_get_file_extraction_refuses_zip_links_and_encrypted_members(tmp_path, m
     with pytest.raises(ValueError, match=rf"member '{member.filename}' {problem}"):
         extract_archive(archive, tmp_path / "out", "zip")
     assert sorted(os.listdir(tmp_path)) == ["a.zip"]  # nothing extracted
+
+
+def test_a_safetensors_header_with_too_many_dims_is_refused_before_multiplying(tmp_path):
+    """Millions of huge dims would make the size check itself a bigint product of hours."""
+    import json
+    import struct
+
+    from cnnkit.saving.weights import MAX_DIMS
+
+    model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
+    header = json.dumps({"dense/kernel": {"dtype": "F32", "shape": [2**62] * (MAX_DIMS + 1),
+                                          "data_offsets": [0, 0]}}).encode()
+    path = tmp_path / "hostile.weights.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header)
+    with pytest.raises(ModelFileError, match="no valid dtype, shape and data_offsets"):
+        model.load_weights(path)

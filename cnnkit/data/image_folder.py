@@ -153,13 +153,31 @@ class _BatchBuffers:
             return torch.frombuffer(mapping, dtype=torch.float32).view(shape)
 
     def _free(self, size):
+        """A kept mapping of `size` bytes that no tensor holds, else a new one (kept while there is room)."""
         for mapping in self.mappings:
-            if len(mapping) == size and sys.getrefcount(mapping) == 3:  # the list, `mapping`, getrefcount's argument
+            if len(mapping) == size and sys.getrefcount(mapping) == _UNUSED_COUNT:  # counted as the probe counts
                 return mapping
         mapping = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)
-        if len(self.mappings) < self.keep:
+        if len(self.mappings) < self.keep and _UNUSED_COUNT is not None:
             self.mappings.append(mapping)
         return mapping
+
+
+def _count_references_when_unused():
+    """`sys.getrefcount` of a kept mapping that no tensor holds, as this interpreter counts (the list, the
+    loop's name, the argument); None where a tensor over the mapping would not show in the count, so that
+    nothing is ever reused there."""
+    kept = [mmap.mmap(-1, 4, flags=mmap.MAP_PRIVATE)]
+    counts = []
+    for mapping in kept:
+        counts.append(sys.getrefcount(mapping))
+        tensor = torch.frombuffer(mapping, dtype=torch.float32)
+        counts.append(sys.getrefcount(mapping))
+        del tensor
+    return counts[0] if counts[1] > counts[0] else None
+
+
+_UNUSED_COUNT = _count_references_when_unused()
 
 
 def _resize_into(out, pixels, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio):

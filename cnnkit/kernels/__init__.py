@@ -2,9 +2,11 @@
 
 Each kernel is one C file in this folder with a plain-torch twin that computes the same numbers
 (the tests check them against each other). The first call in a process compiles the file with
-the machine's C compiler (`$CC`, else `cc`; `-O3 -march=native -fopenmp`, no floating-point traps or errno, as torch is built), about a second, into
+the machine's C compiler (`$CC`, else `cc`, else `gcc`; `-O3 -march=native -fopenmp`, no floating-point traps or errno, as torch is built), about a second, into
 `$XDG_CACHE_HOME/cnnkit/kernels` (default `~/.cache/cnnkit/kernels`) under a name that hashes the
-source, the flags and the CPU's features, written atomically; later processes load it from there.
+source, the flags and the CPU's features, written atomically; later processes load it from there
+(only from a folder the user owns that no one else may write to; a library that fails to load
+is built again).
 The kernels use OpenMP from the libgomp that torch has already loaded, so they share torch's
 threads (`torch.set_num_threads` applies to them).
 
@@ -50,8 +52,13 @@ def native(name):
     source = SOURCES / f"{name}.c"
     library = _cache_dir() / f"{name}-{_build_hash(source, compiler)}.so"
     try:
-        if not library.exists():
-            _compile(compiler, source, library)
+        _check_private(library.parent)
+        if library.exists():
+            try:
+                return ctypes.CDLL(str(library))
+            except OSError:  # a damaged file: build it again
+                pass
+        _compile(compiler, source, library)
         return ctypes.CDLL(str(library))
     except (OSError, subprocess.SubprocessError) as error:
         warnings.warn(f"cnnkit: could not build the native kernel {source.name} ({error}); "
@@ -62,6 +69,15 @@ def native(name):
 def _cache_dir():
     root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(root) / "cnnkit" / "kernels"
+
+
+def _check_private(folder):
+    """Creates the cache folder (0700) and refuses one that another user could write a library into."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    status = folder.stat()
+    if status.st_uid != os.getuid() or status.st_mode & 0o022:
+        raise OSError(f"{folder} is not the user's own (owner {status.st_uid}, mode {oct(status.st_mode & 0o777)}); "
+                      "cnnkit loads compiled kernels only from a folder no one else can write to")
 
 
 def _build_hash(source, compiler):
@@ -80,7 +96,6 @@ def _cpu_features():
 
 def _compile(compiler, source, library):
     """Compiles into a temporary file beside `library`, then renames it: no reader sees half a file."""
-    library.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(suffix=".so", dir=library.parent)
     os.close(handle)
     try:

@@ -5,7 +5,8 @@
  * x is (pixels, channels), row-major. Per-channel sums are taken in double; the forward's are
  * shifted by the first pixel against cancellation. The mask is `fmaf(x, scale, shift) > 0` in
  * both directions, so backward sees exactly the forward's zeros. Threads: OpenMP, in the libgomp
- * torch has already loaded (same soname), so one thread pool.
+ * torch has already loaded (same soname), so one thread pool. Both return 0, or -1 when memory for
+ * the per-channel sums cannot be had.
  */
 #include <math.h>
 #include <stdint.h>
@@ -13,12 +14,14 @@
 
 /* Batch mean, biased variance and 1/sqrt(variance + epsilon) per channel; then
  * scale = gamma * invstd, shift = beta - mean * scale and y = max(x * scale + shift, 0). */
-void bn_relu_forward(const float *x, float *y, int64_t pixels, int64_t channels, const float *gamma,
+int bn_relu_forward(const float *x, float *y, int64_t pixels, int64_t channels, const float *gamma,
                      const float *beta, double epsilon, float *mean, float *variance, float *invstd,
                      float *scale, float *shift)
 {
     double *sums = calloc(2 * channels, sizeof(double)), *squares = sums + channels;
     const float *origin = x;
+    if (!sums)
+        return -1;
 #pragma omp parallel for schedule(static) reduction(+ : sums[:channels], squares[:channels])
     for (int64_t p = 0; p < pixels; p++) {
         const float *row = x + p * channels;
@@ -50,14 +53,22 @@ void bn_relu_forward(const float *x, float *y, int64_t pixels, int64_t channels,
             out[c] = z > 0.0f ? z : 0.0f; /* fmaxf would not vectorize without -ffast-math */
         }
     }
+    return 0;
 }
 
 /* dx, dgamma and dbeta of the forward above, from x, dy and the forward's per-channel values. */
-void bn_relu_backward(const float *x, const float *dy, float *dx, int64_t pixels, int64_t channels,
+int bn_relu_backward(const float *x, const float *dy, float *dx, int64_t pixels, int64_t channels,
                       const float *gamma, const float *mean, const float *invstd, const float *scale,
                       const float *shift, float *dgamma, float *dbeta)
 {
     double *grads = calloc(2 * channels, sizeof(double)), *centered = grads + channels;
+    float *mean_grad = malloc(3 * channels * sizeof(float)), *slope = mean_grad + channels;
+    float *factor = slope + channels;
+    if (!grads || !mean_grad) {
+        free(grads);
+        free(mean_grad);
+        return -1;
+    }
 #pragma omp parallel for schedule(static) reduction(+ : grads[:channels], centered[:channels])
     for (int64_t p = 0; p < pixels; p++) {
         const float *row = x + p * channels, *grad = dy + p * channels;
@@ -68,8 +79,6 @@ void bn_relu_backward(const float *x, const float *dy, float *dx, int64_t pixels
             centered[c] += g * (row[c] - mean[c]);
         }
     }
-    float *mean_grad = malloc(3 * channels * sizeof(float)), *slope = mean_grad + channels;
-    float *factor = slope + channels;
     for (int64_t c = 0; c < channels; c++) {
         dbeta[c] = (float)grads[c];
         dgamma[c] = (float)(centered[c] * invstd[c]);
@@ -89,4 +98,5 @@ void bn_relu_backward(const float *x, const float *dy, float *dx, int64_t pixels
         }
     }
     free(mean_grad);
+    return 0;
 }

@@ -208,6 +208,9 @@ def _check_tree(h5py, group, where, depth):
                                  "only groups and datasets.")
         elif item.external or item.is_virtual:
             raise ModelFileError(f"{where}: dataset '{item.name}' keeps its data outside the file; not allowed.")
+        elif item.chunks is not None or item.id.get_storage_size() < item.size * item.dtype.itemsize:
+            raise ModelFileError(f"{where}: dataset '{item.name}' is chunked or compressed, or stores fewer bytes "
+                                 "than its shape declares; Keras writes weights as plain contiguous arrays.")
 
 
 def _datasets(h5py, group, prefix=""):

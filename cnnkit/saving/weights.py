@@ -82,10 +82,14 @@ class TensorSpec(NamedTuple):
         return self.dtype in _FLOAT_DTYPES
 
 
+MAX_DIMS = 8  # a weight has at most 5; bounds the product of the dims a hostile header may declare
+
+
 def _tensor_spec(name, entry, where):
     """The `TensorSpec` of one header entry, its dtype, shape and offsets checked against each other."""
     if not isinstance(entry, dict) or not isinstance(entry.get("dtype"), str) or entry["dtype"] not in _DTYPE_BYTES \
-            or not _is_int_list(entry.get("shape")) or not _is_int_list(entry.get("data_offsets"), 2):
+            or not _is_int_list(entry.get("shape")) or len(entry["shape"]) > MAX_DIMS \
+            or not _is_int_list(entry.get("data_offsets"), 2):
         raise _invalid(where, f"tensor {name!r} has no valid dtype, shape and data_offsets in the header "
                              f"(found {str(entry)[:200]}).")
     spec = TensorSpec(entry["dtype"], tuple(entry["shape"]), tuple(entry["data_offsets"]))

@@ -137,13 +137,12 @@ def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
         raise ValueError('color_mode must be "grayscale", "rgb" or "rgba". '
                          f"Received: color_mode={color_mode!r}")
     if isinstance(path, io.BytesIO):
-        source, name = path, "<io.BytesIO>"
+        name = "<io.BytesIO>"
     elif isinstance(path, (str, bytes, os.PathLike)):
-        with open(path, "rb") as file:  # read whole, so no file handle stays open
-            source, name = io.BytesIO(file.read()), os.fsdecode(path)
+        name = os.fsdecode(path)  # Pillow opens the file, reads the header, and closes it once decoded
     else:
         raise TypeError(f"path must be path-like or io.BytesIO. Received: {type(path).__name__}")
-    with open_image(source, name, max_pixels) as img:
+    with open_image(path, name, max_pixels) as img:
         img.load()
         if img.mode not in _MODES[color_mode]:
             img = img.convert(_MODES[color_mode][0])
