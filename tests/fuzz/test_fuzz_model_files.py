@@ -286,26 +286,26 @@ def bomb_zip(entries, bomb_name, mib, declared=None, declared_compressed=None):
 
 
 # -- the fuzz tests ------------------------------------------------------------------------------
+def mutated_model_file(saved, data, kind):
+    """A `kind` ("cnnkit" or "keras") file with its bytes or its zip entries mutated, then loaded."""
+    draw = data.draw
+    if draw(st.booleans()):
+        mutated, what = mutate_bytes(draw, saved[1][kind])
+    else:
+        mutated, what = mutate_entries(draw, saved[1], kind)
+    run_case(saved, kind, mutated, what)
+
+
 @budget(3000)
 @given(st.data())
 def test_mutated_cnnkit_files(saved, data):
-    draw = data.draw
-    if draw(st.booleans()):
-        mutated, what = mutate_bytes(draw, saved[1]["cnnkit"])
-    else:
-        mutated, what = mutate_entries(draw, saved[1], "cnnkit")
-    run_case(saved, "cnnkit", mutated, what)
+    mutated_model_file(saved, data, "cnnkit")
 
 
 @budget(2500)
 @given(st.data())
 def test_mutated_keras_files(saved, data):
-    draw = data.draw
-    if draw(st.booleans()):
-        mutated, what = mutate_bytes(draw, saved[1]["keras"])
-    else:
-        mutated, what = mutate_entries(draw, saved[1], "keras")
-    run_case(saved, "keras", mutated, what)
+    mutated_model_file(saved, data, "keras")
 
 
 @budget(2500)
