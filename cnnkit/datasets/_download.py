@@ -8,12 +8,11 @@ import zlib
 from pathlib import Path
 
 from cnnkit.saving.atomic import atomic_write
-from cnnkit.utils.file_utils import CACHE_ENV, URL_ENV, DownloadError, cache_root, stream_url
+from cnnkit.utils.file_utils import CACHE_ENV, URL_ENV, DownloadError, cache_root, read_bounded, stream_url
 
 DATA_ENV = "CNNKIT_DATA"
 MAX_BYTES_ENV = "CNNKIT_DATASET_MAX_BYTES"
 MAX_FILE_BYTES = 256 * 2**20  # per file, compressed and decompressed: MNIST's largest is 47 MB
-_CHUNK = 1 << 20
 
 
 class DatasetError(Exception):
@@ -118,20 +117,18 @@ def verify(raw: bytes, sha256: str, source: str, fix: str) -> bytes:
 
 def _gunzip(raw: bytes, source: str, fix: str) -> bytes:
     """The decompressed bytes, read in bounded chunks: a gzip bomb stops at the limit, unexpanded."""
-    limit, chunks, size = max_file_bytes(), [], 0
+    limit = max_file_bytes()
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(raw)) as file:
-            while size <= limit and (chunk := file.read(_CHUNK)):
-                chunks.append(chunk)
-                size += len(chunk)
+            data = read_bounded(file, limit)
     except (OSError, EOFError, zlib.error) as error:
         raise DatasetError(
             f"{source} is not a valid gzip file, it is truncated or corrupt "
             f"({type(error).__name__}: {error}). Fix: {fix}.") from error
-    if size > limit:
+    if data is None:
         raise DatasetError(f"{source} decompresses to more than {limit:,} bytes, the limit for a dataset "
                            f"file (set {MAX_BYTES_ENV} to raise it). Fix: {fix}.")
-    return b"".join(chunks)
+    return data
 
 
 def _with_slash(url: str) -> str:

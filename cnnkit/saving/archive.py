@@ -20,10 +20,9 @@ import zlib
 from cnnkit.saving.atomic import atomic_write
 from cnnkit.saving.errors import ModelFileError
 from cnnkit.saving.limits import RATIO_FREE_BYTES, get_limits
-from cnnkit.utils.file_utils import zip_member_problem
+from cnnkit.utils.file_utils import read_bounded, zip_member_problem
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # same model, same bytes
-_CHUNK = 1 << 20
 _COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 # what zipfile raises on broken archives (OSError: a seek to a negative offset read from a header)
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
@@ -102,16 +101,11 @@ def read_entry(archive, info, limit, filepath):
     if info.file_size > RATIO_FREE_BYTES and info.file_size > ratio * max(info.compress_size, 1):
         raise ModelFileError(f"{where} expands {info.compress_size} bytes to {info.file_size}, a compression "
                              f"ratio over the limit of {ratio} (a zip bomb?; cnnkit.saving.set_limits changes it).")
-    chunks, size = [], 0
     try:
         with archive.open(info) as stream:
-            while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise ModelFileError(f"{where} holds more than the limit of {limit} bytes.")
-                chunks.append(chunk)
-    except ModelFileError:
-        raise
+            data = read_bounded(stream, limit)
     except _ZIP_ERRORS as error:
         raise ModelFileError(f"{where} is corrupted: {type(error).__name__}: {error}") from error
-    return b"".join(chunks)
+    if data is None:
+        raise ModelFileError(f"{where} holds more than the limit of {limit} bytes.")
+    return data

@@ -1,6 +1,7 @@
 """Download files into a cache, verified and atomic, and extract archives safely: `get_file`."""
 
 import hashlib
+import io
 import http.client
 import os
 import shutil
@@ -17,7 +18,7 @@ from pathlib import Path
 
 CACHE_ENV = "CNNKIT_CACHE"
 URL_ENV = "CNNKIT_DATASETS_URL"
-_CHUNK = 1 << 20
+CHUNK = 1 << 20  # bytes per read of a stream
 
 
 class DownloadError(OSError):
@@ -51,7 +52,7 @@ def stream_url(url: str, out, timeout: float = 30.0, max_bytes: int | None = Non
             _check_size(url, total or 0, max_bytes)
             progress = DownloadProgress(url, total)
             done = 0
-            while chunk := response.read(_CHUNK):
+            while chunk := response.read(CHUNK):
                 done += len(chunk)
                 _check_size(url, done, max_bytes)
                 out.write(chunk)
@@ -68,6 +69,23 @@ def stream_url(url: str, out, timeout: float = 30.0, max_bytes: int | None = Non
     if total is not None and done != total:
         raise DownloadError(f"download truncated: received {done} of {total} bytes")
     return done
+
+
+def read_bounded(stream, limit: int) -> bytes | None:
+    """All of `stream`, read in chunks, or None as soon as it yields more than `limit` bytes (nothing
+    more is read: a bomb stops at the limit, unexpanded).
+
+    Example:
+    >>> read_bounded(io.BytesIO(b"abc"), 3), read_bounded(io.BytesIO(b"abcd"), 3)
+    (b'abc', None)
+    """
+    chunks, size = [], 0
+    while chunk := stream.read(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _check_size(url: str, size: int, max_bytes: int | None) -> None:
